@@ -1,0 +1,55 @@
+# Hindsight — the newcomer's door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY      := .venv/bin/python
+HS      := .venv/bin/hindsight
+export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
+STAMP   := .venv/.installed
+
+.PHONY: help install up down status logs urls demo test test-unit test-integration lint
+
+help: ## list every target with one line each
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml uv.lock localstack/bin/install-system-packages.sh
+	@localstack/bin/install-system-packages.sh
+	@python3 -m uv sync --frozen --quiet
+	@touch $@
+
+install: $(STAMP) ## install Python deps (uv), system packages and every server's jars
+	@$(HS) stack install
+
+up: $(STAMP) ## start Kafka, Flink, Elasticsearch, Neo4j, PostgreSQL on 127.0.0.1 (idempotent)
+	@$(HS) stack up
+
+down: ## stop exactly the servers `make up` started, by pid
+	@if [ -x $(HS) ]; then $(HS) stack down; fi
+
+status: $(STAMP) ## table of servers: state, version, ports, pid, memory, log
+	@$(HS) stack status
+
+logs: $(STAMP) ## tail one server's log: make logs S=kafka
+	@$(HS) stack logs $(or $(S),$(error give a server: make logs S=kafka)) --follow
+
+urls: $(STAMP) ## where to look: Flink UI, Neo4j Browser, Elasticsearch
+	@$(HS) stack urls
+
+demo: up ## bring the stack up and show where to look (the pipeline demo grows here)
+	@$(HS) stack status
+	@$(HS) stack urls
+
+test: $(STAMP) lint ## install what is missing, start the servers, run all tests, stop what it started
+	@$(HS) stack up --started-file $(HINDSIGHT_HOME)/.test-started
+	@rc=0; $(PY) -m pytest tests || rc=$$?; \
+	  $(HS) stack down --only-file $(HINDSIGHT_HOME)/.test-started; exit $$rc
+
+test-unit: $(STAMP) ## the fast tests: pure code and in-memory fakes, no servers
+	@$(PY) -m pytest tests/unit
+
+test-integration: $(STAMP) ## the tests against the real servers (needs `make up`)
+	@$(PY) -m pytest tests/integration
+
+lint: $(STAMP) ## ruff
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .

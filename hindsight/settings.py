@@ -1,0 +1,89 @@
+"""One place for configuration: ports, credentials, paths and heaps.
+
+Every value has a local default and an environment override (prefix ``HINDSIGHT_``), so the
+same code runs on a laptop, in CI and against remote servers without edits. Versions are not
+here: JVM artifacts are pinned in ``localstack/jvm/pom.xml`` and Python packages in ``uv.lock``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HINDSIGHT_", extra="ignore")
+
+    home: Path = Field(
+        default=REPO_ROOT / ".hindsight", description="state dir (jars, data, logs, pids)"
+    )
+    host: str = "127.0.0.1"
+
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "768m"
+
+    flink_rest_port: int = 8081
+    flink_jobmanager_rpc_port: int = 6123
+    flink_taskmanager_slots: int = 2
+    flink_jobmanager_memory: str = "1024m"
+    flink_taskmanager_memory: str = "3072m"
+
+    elasticsearch_port: int = 9200
+    elasticsearch_transport_port: int = 9300
+    elasticsearch_heap: str = "1g"
+
+    neo4j_http_port: int = 7474
+    neo4j_bolt_port: int = 7687
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = "hindsight"
+    neo4j_heap: str = "1g"
+    neo4j_pagecache: str = "512m"
+
+    postgres_port: int = 5432
+    postgres_db: str = "hindsight"
+    postgres_user: str = "hindsight"
+    postgres_password: str = "hindsight"
+
+    # JDKs: most servers run on the default Java 17; Elasticsearch 9 needs Java 21+.
+    java17_home: Path = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+    java21_home: Path = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
+
+    start_timeout_s: float = 180.0
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def elasticsearch_url(self) -> str:
+        return f"http://{self.host}:{self.elasticsearch_port}"
+
+    @property
+    def neo4j_uri(self) -> str:
+        return f"bolt://{self.host}:{self.neo4j_bolt_port}"
+
+    @property
+    def neo4j_browser_url(self) -> str:
+        return f"http://{self.host}:{self.neo4j_http_port}/browser/"
+
+    @property
+    def flink_url(self) -> str:
+        return f"http://{self.host}:{self.flink_rest_port}"
+
+    @property
+    def postgres_dsn(self) -> str:
+        return (
+            f"postgresql://{self.postgres_user}:{self.postgres_password}"
+            f"@{self.host}:{self.postgres_port}/{self.postgres_db}"
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
