@@ -58,9 +58,10 @@ class Neo4j(Server):
         (self.home / "conf" / "neo4j.conf").write_text(conf)
         for name in ("server-logs.xml", "user-logs.xml"):
             shutil.copyfile(CONF / name, self.home / "conf" / name)
-        if not (self.home / "data" / "dbms" / "auth.ini").exists() and not (
-            self.home / "data" / "databases" / "system"
-        ).exists():
+        if (
+            not (self.home / "data" / "dbms" / "auth.ini").exists()
+            and not (self.home / "data" / "databases" / "system").exists()
+        ):
             self._set_initial_password()
 
     def _set_initial_password(self) -> None:
@@ -68,9 +69,19 @@ class Neo4j(Server):
             raise StartError("neo4j: the password must have at least 8 characters")
         env = {**self._env(), "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")}
         result = subprocess.run(
-            [self._java(), "-Xmx128m", "-cp", f"{self.lib}/*", "org.neo4j.cli.AdminTool",
-             "dbms", "set-initial-password", self.s.neo4j_password],
-            capture_output=True, text=True, env=env,
+            [
+                self._java(),
+                "-Xmx128m",
+                "-cp",
+                f"{self.lib}/*",
+                "org.neo4j.cli.AdminTool",
+                "dbms",
+                "set-initial-password",
+                self.s.neo4j_password,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
         )
         if result.returncode != 0:
             raise StartError(f"neo4j: setting the initial password failed: {result.stderr[-2000:]}")
@@ -84,9 +95,16 @@ class Neo4j(Server):
     def command(self) -> tuple[list[str], dict[str, str]]:
         heap = self.s.neo4j_heap
         argv = [
-            self._java(), f"-Xms{heap}", f"-Xmx{heap}", f"@{CONF / 'jvm.args'}",
-            "-cp", f"{self.lib}/*", "org.neo4j.server.CommunityEntryPoint",
-            f"--home-dir={self.home}", f"--config-dir={self.home / 'conf'}", "--console-mode",
+            self._java(),
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            f"@{CONF / 'jvm.args'}",
+            "-cp",
+            f"{self.lib}/*",
+            "org.neo4j.server.CommunityEntryPoint",
+            f"--home-dir={self.home}",
+            f"--config-dir={self.home / 'conf'}",
+            "--console-mode",
         ]
         return argv, self._env()
 
