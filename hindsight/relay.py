@@ -1,0 +1,143 @@
+"""The outbox relay: publishes the stored log to Kafka in position order, at least once.
+
+The event store *is* the outbox: every appended event has a gapless global position, so the
+relay only remembers the last position Kafka acknowledged. It confirms a batch only after
+every record in it was acknowledged (idempotent producer, acks=all), so a crash anywhere
+re-publishes at most the unconfirmed batch — duplicates, never gaps. Consumers drop a
+duplicate by its (aggregate id, version). Per-aggregate order holds because the key is the
+aggregate id (one partition per aggregate) and the producer keeps order per partition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from hindsight.events import Envelope
+
+log = logging.getLogger("hindsight.relay")
+
+
+class Publisher(Protocol):
+    """Where the relay sends events. `publish` returns only when all were acknowledged."""
+
+    def ensure_topics(self, topics: Sequence[str]) -> None: ...
+
+    def publish(self, records: Sequence[tuple[str, bytes, bytes, dict[str, str]]]) -> None:
+        """(topic, key, value, headers) in order; raises if any record was not acknowledged."""
+        ...
+
+
+class Checkpoint(Protocol):
+    def load(self) -> int: ...
+
+    def save(self, position: int) -> None: ...
+
+
+class FileCheckpoint:
+    """The last confirmed position, in a file replaced atomically (never half-written)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> int:
+        try:
+            return int(json.loads(self.path.read_text())["position"])
+        except FileNotFoundError:
+            return 0
+
+    def save(self, position: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump({"position": position, "saved_at": time.time()}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+
+class EventLog(Protocol):
+    def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]: ...
+
+    def last_position(self) -> int: ...
+
+
+def topic_name(domain: str) -> str:
+    return f"hindsight.{domain}.events"
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    batches: int = 0
+    position: int = 0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: EventLog,
+        publisher: Publisher,
+        checkpoint: Checkpoint,
+        domain_of: Callable[[str], str],
+        *,
+        batch_size: int = 1000,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.checkpoint = checkpoint
+        self.domain_of = domain_of
+        self.batch_size = batch_size
+        self.stats = RelayStats(position=checkpoint.load())
+
+    def record(self, e: Envelope) -> tuple[str, bytes, bytes, dict[str, str]]:
+        headers = {
+            "event_type": e.event_type,
+            "schema_version": str(e.schema_version),
+            "aggregate_type": e.aggregate_type,
+            "position": str(e.position),
+        }
+        return (
+            topic_name(self.domain_of(e.aggregate_type)),
+            e.aggregate_id.encode(),
+            e.to_json(),
+            headers,
+        )
+
+    def run_once(self) -> int:
+        """Publish one batch after the checkpoint; returns how many events it published."""
+        batch = self.store.read_all(from_position=self.stats.position + 1, limit=self.batch_size)
+        if not batch:
+            return 0
+        self.publisher.publish([self.record(e) for e in batch])
+        last = batch[-1].position
+        self.checkpoint.save(last)
+        self.stats.position = last
+        self.stats.published += len(batch)
+        self.stats.batches += 1
+        log.info("relay: published %d events up to position %d", len(batch), last)
+        return len(batch)
+
+    def run(
+        self,
+        *,
+        until_caught_up: bool = False,
+        poll_interval_s: float = 0.2,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_progress: Callable[[RelayStats], None] | None = None,
+    ) -> RelayStats:
+        while not should_stop():
+            n = self.run_once()
+            if on_progress is not None and n:
+                on_progress(self.stats)
+            if n == 0:
+                if until_caught_up:
+                    break
+                time.sleep(poll_interval_s)
+        return self.stats
