@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down status logs urls demo test test-unit test-integration lint
+.PHONY: help install up down serve relay generate status logs urls demo test test-unit test-integration lint bench bench-store
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -23,8 +23,17 @@ install: $(STAMP) ## install Python deps (uv), system packages and every server'
 up: $(STAMP) ## start Kafka, Flink, Elasticsearch, Neo4j, PostgreSQL on 127.0.0.1 (idempotent)
 	@$(HS) stack up
 
-down: ## stop exactly the servers `make up` started, by pid
-	@if [ -x $(HS) ]; then $(HS) stack down; fi
+down: ## stop the service, the relay and the servers `make up` started, by pid
+	@if [ -x $(HS) ]; then $(HS) service stop; $(HS) relay stop; $(HS) stack down; fi
+
+serve: $(STAMP) ## start the HTTP command service on 127.0.0.1:8000 in the background
+	@$(HS) service start
+
+relay: $(STAMP) ## start the outbox relay (event store -> Kafka) in the background
+	@$(HS) relay start
+
+generate: $(STAMP) ## generate N events through the service: make generate N=10000
+	@$(HS) generate --events $(or $(N),10000)
 
 status: $(STAMP) ## table of servers: state, version, ports, pid, memory, log
 	@$(HS) stack status
@@ -49,6 +58,12 @@ test-unit: $(STAMP) ## the fast tests: pure code and in-memory fakes, no servers
 
 test-integration: $(STAMP) ## the tests against the real servers (needs `make up`)
 	@$(PY) -m pytest tests/integration
+
+bench: bench-store ## every benchmark (figures under $(HINDSIGHT_HOME)/bench/)
+
+bench-store: $(STAMP) ## event store vs the eventsourcing library, SQLite and PostgreSQL
+	@$(HS) stack up postgres
+	@$(PY) -m benchmarks.bench_store
 
 lint: $(STAMP) ## ruff
 	@$(PY) -m ruff check .

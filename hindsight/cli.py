@@ -18,6 +18,21 @@ stack_app = typer.Typer(
     help="The local servers: Kafka, Flink, Elasticsearch, Neo4j, PostgreSQL.", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+
+
+def _mount_platform() -> None:
+    from hindsight import cli_domain, cli_ops
+
+    app.add_typer(cli_ops.service_app, name="service")
+    app.add_typer(cli_ops.relay_app, name="relay")
+    app.command("generate")(cli_ops.generate)
+    cli_domain.register_domain_commands()
+    app.add_typer(cli_domain.do_app, name="do")
+    app.command("get")(cli_domain.get)
+    app.command("history")(cli_domain.history)
+
+
+_mount_platform()
 console = Console(width=max(Console().width, 110))
 
 Names = Annotated[list[str] | None, typer.Argument(help="servers (default: all)")]

@@ -68,8 +68,9 @@ class EventLog(Protocol):
     def last_position(self) -> int: ...
 
 
-def topic_name(domain: str) -> str:
-    return f"hindsight.{domain}.events"
+def topic_name(domain: str, prefix: str = "hindsight") -> str:
+    """One topic per data-mesh domain; the prefix lets tests and tenants share a broker."""
+    return f"{prefix}.{domain}.events"
 
 
 @dataclass
@@ -88,12 +89,14 @@ class OutboxRelay:
         domain_of: Callable[[str], str],
         *,
         batch_size: int = 1000,
+        topic_prefix: str = "hindsight",
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.checkpoint = checkpoint
         self.domain_of = domain_of
         self.batch_size = batch_size
+        self.topic_prefix = topic_prefix
         self.stats = RelayStats(position=checkpoint.load())
 
     def record(self, e: Envelope) -> tuple[str, bytes, bytes, dict[str, str]]:
@@ -104,7 +107,7 @@ class OutboxRelay:
             "position": str(e.position),
         }
         return (
-            topic_name(self.domain_of(e.aggregate_type)),
+            topic_name(self.domain_of(e.aggregate_type), self.topic_prefix),
             e.aggregate_id.encode(),
             e.to_json(),
             headers,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,15 @@ class Settings(BaseSettings):
 
     start_timeout_s: float = 180.0
 
+    # the write side: which domain the platform serves ("module:attribute" of a Domain)
+    domain: str = "commerce.domain:COMMERCE"
+    eventstore_backend: Literal["sqlite", "postgres"] = "sqlite"
+    snapshot_every: int = 100
+    service_port: int = 8000
+    kafka_partitions: int = 4
+    kafka_topic_prefix: str = "hindsight"
+    relay_batch_size: int = 2000
+
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.host}:{self.kafka_port}"
@@ -75,6 +85,10 @@ class Settings(BaseSettings):
     @property
     def flink_url(self) -> str:
         return f"http://{self.host}:{self.flink_rest_port}"
+
+    @property
+    def service_url(self) -> str:
+        return f"http://{self.host}:{self.service_port}"
 
     @property
     def postgres_dsn(self) -> str:

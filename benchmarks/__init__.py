@@ -1,0 +1,1 @@
+"""Benchmarks: scripts run with `python -m benchmarks.<name>`, never collected as tests."""

@@ -1,0 +1,94 @@
+"""The eventsourcing library side of the store benchmark, configured by its own env variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import StoredEvent
+
+from hindsight.settings import Settings
+
+
+class Counter(Aggregate):
+    def __init__(self) -> None:
+        self.total = 0
+
+    @event("Added")
+    def add(self, amount: int) -> None:
+        self.total += amount
+
+
+class Counters(Application[UUID]):
+    name = "Counters"
+
+
+class SnapshottingCounters(Application[UUID]):
+    name = "Counters"  # same tables as Counters
+    snapshotting_intervals = {Counter: 100}  # noqa: RUF012 - the library's own class attribute
+
+
+def env(backend: str, settings: Settings, sqlite_path: Path, pg_schema: str) -> dict[str, str]:
+    if backend == "sqlite":
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(sqlite_path)}
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": settings.postgres_db,
+        "POSTGRES_HOST": settings.host,
+        "POSTGRES_PORT": str(settings.postgres_port),
+        "POSTGRES_USER": settings.postgres_user,
+        "POSTGRES_PASSWORD": settings.postgres_password,
+        "POSTGRES_SCHEMA": pg_schema,
+    }
+
+
+def append_single(app: Application[UUID], n: int) -> int:
+    counter = Counter()
+    app.save(counter)
+    for _ in range(n):
+        counter.add(1)
+        app.save(counter)
+    return n
+
+
+def append_batches(app: Application[UUID], batches: int, size: int) -> int:
+    counter = Counter()
+    app.save(counter)
+    for _ in range(batches):
+        for _ in range(size):
+            counter.add(1)
+        app.save(counter)
+    return batches * size
+
+
+def recorder_append(app: Application[UUID], batches: int, size: int) -> int:
+    """The library's recorder alone (no aggregate, no mapper): its storage floor."""
+    recorder: Any = app.recorder
+    originator = uuid4()
+    version = 0
+    for _ in range(batches):
+        stored = []
+        for _ in range(size):
+            version += 1
+            stored.append(StoredEvent(originator, version, "bench:Added", b'{"amount":1}'))
+        recorder.insert_events(stored)
+    return batches * size
+
+
+def build_stream(app: Application[UUID], n: int) -> UUID:
+    """A stream of n events (creation + n-1 adds), saved whenever the version hits 100k."""
+    counter = Counter()
+    while counter.version < n:
+        counter.add(1)
+        if counter.version % 100 == 0:
+            app.save(counter)
+    app.save(counter)
+    return counter.id
+
+
+def load_total(app: Application[UUID], aggregate_id: UUID) -> int:
+    counter: Counter = app.repository.get(aggregate_id)
+    return counter.total

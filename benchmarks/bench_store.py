@@ -1,0 +1,254 @@
+"""Event store benchmark: Hindsight vs the eventsourcing library, same backend, same durability.
+
+Run: `python -m benchmarks.bench_store [--backends sqlite,postgres]`. PostgreSQL is the server
+of the settings (HINDSIGHT_POSTGRES_PORT...); both libraries get their own fresh schema on it.
+SQLite: both use a WAL file with synchronous=FULL (SQLite's and eventsourcing's default).
+Figures go to `$HINDSIGHT_HOME/bench/store.json`; the ratios are Hindsight events/s divided by
+eventsourcing events/s for the same work (its Application.save path, the API users call).
+The recorder-only figure of eventsourcing (no aggregate, no mapper) is reported beside it.
+Append figures are medians of interleaved rounds (each round runs every contender once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sqlite3
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks import _es
+from hindsight.aggregate import Aggregate
+from hindsight.events import NewEvent
+from hindsight.eventstore import EventStore, Repository
+from hindsight.eventstore.postgres import PostgresEventStore
+from hindsight.eventstore.sqlite import SQLiteEventStore
+from hindsight.settings import Settings, get_settings
+
+SIZES = (10, 1_000, 10_000)
+BATCH = 100
+
+COUNTER: Aggregate[dict[str, int]] = Aggregate(
+    aggregate_type="counter",
+    domain="bench",
+    initial=lambda: {"total": 0},
+    decide=lambda _state, n: [NewEvent("Added", {"amount": 1}) for _ in range(n)],
+    evolve=lambda state, _type, data: {"total": state["total"] + data["amount"]},
+)
+
+
+def rate(events: int, fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return events / (time.perf_counter() - t0)
+
+
+def median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+# -- Hindsight side --------------------------------------------------------------------------
+def hs_append_single(store: EventStore, n: int) -> None:
+    stream = uuid.uuid4().hex
+    for version in range(n):
+        store.append("counter", stream, version, [NewEvent("Added", {"amount": 1})])
+
+
+def hs_append_batches(store: EventStore, batches: int) -> None:
+    stream = uuid.uuid4().hex
+    for b in range(batches):
+        events = [NewEvent("Added", {"amount": 1}) for _ in range(BATCH)]
+        store.append("counter", stream, b * BATCH, events)
+
+
+def hs_build_stream(repo: Repository, n: int) -> str:
+    """n events through the command side in batches of 100: snapshots land every 100."""
+    stream = uuid.uuid4().hex
+    done = 0
+    while done < n:
+        k = min(BATCH, n - done)
+        repo.handle(COUNTER, stream, k)
+        done += k
+    return stream
+
+
+# -- one backend -----------------------------------------------------------------------------
+def open_backends(backend: str, s: Settings, work: Path) -> tuple[EventStore, dict[str, str]]:
+    if backend == "sqlite":
+        for f in work.glob("*.sqlite*"):
+            f.unlink()
+        store: EventStore = SQLiteEventStore(work / "hindsight.sqlite")
+        return store, _es.env("sqlite", s, work / "eventsourcing.sqlite", "")
+    with psycopg.connect(s.postgres_dsn, autocommit=True) as conn:
+        for schema in ("bench_hindsight", "bench_eventsourcing"):
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+        conn.execute("create schema bench_eventsourcing")
+    store = PostgresEventStore(s.postgres_dsn, schema="bench_hindsight")
+    return store, _es.env("postgres", s, Path(), "bench_eventsourcing")
+
+
+def durability(backend: str, s: Settings, work: Path, store: EventStore) -> dict[str, Any]:
+    if backend == "sqlite":
+        assert isinstance(store, SQLiteEventStore)
+        hs = store._conn()
+        es = sqlite3.connect(work / "eventsourcing.sqlite")  # eventsourcing sets no pragma
+        out = {
+            "hindsight": {
+                "journal_mode": hs.execute("pragma journal_mode").fetchone()[0],
+                "synchronous": hs.execute("pragma synchronous").fetchone()[0],
+            },
+            "eventsourcing": {
+                "journal_mode": es.execute("pragma journal_mode").fetchone()[0],
+                "synchronous": es.execute("pragma synchronous").fetchone()[0],
+            },
+        }
+        es.close()
+        return out
+    with psycopg.connect(s.postgres_dsn) as conn:
+        names = ("fsync", "synchronous_commit", "wal_sync_method", "server_version")
+        return {n: conn.execute(f"show {n}").fetchone()[0] for n in names}  # type: ignore[index]
+
+
+def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    work = s.home / "bench" / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    store, es_env = open_backends(backend, s, work)
+    es_app = _es.Counters(env=es_env)
+    es_snap = _es.SnapshottingCounters(env=es_env)
+    single = args.single_sqlite if backend == "sqlite" else args.single_postgres
+    batches = args.batches
+    out: dict[str, Any] = {"durability": durability(backend, s, work, store)}
+
+    hs_append_single(store, 20)  # warm-up: connections, prepared statements, tables
+    _es.append_single(es_app, 20)
+    total = batches * BATCH
+    work: dict[str, dict[str, Callable[[], Any]]] = {
+        "single": {
+            "hindsight": lambda: hs_append_single(store, single),
+            "eventsourcing": lambda: _es.append_single(es_app, single),
+            "eventsourcing_recorder": lambda: _es.recorder_append(es_app, single, 1),
+        },
+        "batch": {
+            "hindsight": lambda: hs_append_batches(store, batches),
+            "eventsourcing": lambda: _es.append_batches(es_app, batches, BATCH),
+            "eventsourcing_recorder": lambda: _es.recorder_append(es_app, batches, BATCH),
+        },
+    }
+    for kind, events in (("single", single), ("batch", total)):
+        # interleaved rounds, median: the machine's fsync latency drifts, and every library
+        # should meet the same drift
+        samples: dict[str, list[float]] = {name: [] for name in work[kind]}
+        for _ in range(args.rounds):
+            for name, fn in work[kind].items():
+                samples[name].append(rate(events, fn))
+        out[f"append_{kind}_eps"] = {n: statistics.median(v) for n, v in samples.items()}
+        out[f"append_{kind}_samples"] = {n: [round(x) for x in v] for n, v in samples.items()}
+    for kind in ("single", "batch"):
+        eps = out[f"append_{kind}_eps"]
+        out[f"append_{kind}_ratio"] = round(eps["hindsight"] / eps["eventsourcing"], 2)
+        out[f"append_{kind}_ratio_vs_recorder"] = round(
+            eps["hindsight"] / eps["eventsourcing_recorder"], 2
+        )
+
+    repo = Repository(store, snapshot_every=100)
+    out["load_ms"] = {}
+    for n in SIZES:
+        hs_id = hs_build_stream(repo, n)
+        es_id = _es.build_stream(es_snap, n)
+        assert repo.load(COUNTER, hs_id).state["total"] == n
+        assert _es.load_total(es_snap, es_id) == n - 1  # its first event is the creation
+        repeat = args.repeat
+        out["load_ms"][str(n)] = {
+            "hindsight_snapshots": median_ms(lambda i=hs_id: repo.load(COUNTER, i), repeat),
+            "hindsight_replay": median_ms(
+                lambda i=hs_id: repo.load(COUNTER, i, use_snapshots=False), repeat
+            ),
+            "eventsourcing_snapshots": median_ms(
+                lambda i=es_id: _es.load_total(es_snap, i), repeat
+            ),
+            "eventsourcing_replay": median_ms(lambda i=es_id: _es.load_total(es_app, i), repeat),
+        }
+    store.close()
+    es_app.close()
+    es_snap.close()
+    return out
+
+
+def table(results: dict[str, Any]) -> Table:
+    t = Table(title="event store: Hindsight vs eventsourcing (same backend, same durability)")
+    for col in ("backend", "measure", "Hindsight", "eventsourcing", "es recorder", "ratio"):
+        t.add_column(col, justify="left" if col in ("backend", "measure") else "right")
+    for backend, r in results["backends"].items():
+        for kind in ("single", "batch"):
+            eps = r[f"append_{kind}_eps"]
+            t.add_row(
+                backend,
+                f"append {kind} (events/s)",
+                f"{eps['hindsight']:,.0f}",
+                f"{eps['eventsourcing']:,.0f}",
+                f"{eps['eventsourcing_recorder']:,.0f}",
+                f"{r[f'append_{kind}_ratio']:.2f}x",
+            )
+        for n, ms in r["load_ms"].items():
+            t.add_row(
+                backend,
+                f"load {int(n):,} ev, snapshots (ms)",
+                f"{ms['hindsight_snapshots']:.2f}",
+                f"{ms['eventsourcing_snapshots']:.2f}",
+                "",
+                "",
+            )
+            t.add_row(
+                backend,
+                f"load {int(n):,} ev, replay (ms)",
+                f"{ms['hindsight_replay']:.2f}",
+                f"{ms['eventsourcing_replay']:.2f}",
+                "",
+                "",
+            )
+    return t
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backends", default="sqlite,postgres")
+    p.add_argument("--single-sqlite", type=int, default=500, help="single appends per round")
+    p.add_argument("--single-postgres", type=int, default=200, help="single appends per round")
+    p.add_argument("--batches", type=int, default=20, help="appends of 100 events per round")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
+    p.add_argument("--repeat", type=int, default=7, help="loads per measurement (median)")
+    args = p.parse_args()
+    s = get_settings()
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "sqlite_version": sqlite3.sqlite_version,
+        "backends": {},
+    }
+    for backend in args.backends.split(","):
+        results["backends"][backend] = run_backend(backend, s, args)
+    Console().print(table(results))
+    out = s.home / "bench" / "store.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    Console().print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The one place that wires settings, the domain, the store and the handler together.
+
+Entry points (HTTP service, CLI, relay, tests) call these functions and never construct
+adapters themselves, so a backend or a domain is swapped by configuration alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from hindsight.commands import CommandHandler, upcasters_for
+from hindsight.domain import Domain
+from hindsight.eventstore.base import EventStore
+from hindsight.eventstore.factory import open_store
+from hindsight.relay import FileCheckpoint, OutboxRelay
+from hindsight.settings import Settings
+
+
+@lru_cache(maxsize=8)
+def load_domain(spec: str) -> Domain:
+    """`package.module:ATTRIBUTE` -> the Domain it names (HINDSIGHT_DOMAIN)."""
+    module_name, _, attribute = spec.partition(":")
+    domain = getattr(importlib.import_module(module_name), attribute or "DOMAIN")
+    if not isinstance(domain, Domain):
+        raise TypeError(f"{spec} is a {type(domain).__name__}, not a hindsight Domain")
+    return domain
+
+
+def store(settings: Settings, backend: str | None = None) -> EventStore:
+    domain = load_domain(settings.domain)
+    return open_store(
+        settings,
+        backend or settings.eventstore_backend,  # type: ignore[arg-type]
+        upcasters=upcasters_for(domain),
+    )
+
+
+def command_handler(settings: Settings, backend: str | None = None) -> CommandHandler:
+    return CommandHandler(
+        store(settings, backend),
+        load_domain(settings.domain),
+        snapshot_every=settings.snapshot_every,
+    )
+
+
+def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
+    from connectors.kafka_publisher import KafkaPublisher
+
+    backend = backend or settings.eventstore_backend
+    domain = load_domain(settings.domain)
+    return OutboxRelay(
+        store(settings, backend),
+        KafkaPublisher(settings.kafka_bootstrap, partitions=settings.kafka_partitions),
+        FileCheckpoint(settings.home / "relay" / f"{backend}.position.json"),
+        domain.data_domain_of,
+        batch_size=settings.relay_batch_size,
+        topic_prefix=settings.kafka_topic_prefix,
+    )

@@ -1,0 +1,125 @@
+"""Running the platform's own processes: the HTTP service, the outbox relay, the workload."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from hindsight import background, bootstrap
+from hindsight.settings import get_settings
+
+console = Console()
+service_app = typer.Typer(help="The HTTP command service (FastAPI).", no_args_is_help=True)
+relay_app = typer.Typer(help="The outbox relay: event store -> Kafka.", no_args_is_help=True)
+
+
+@service_app.command("start")
+def service_start() -> None:
+    """Start the service in the background on 127.0.0.1 (pid file; `make down` stops it)."""
+    s = get_settings()
+    try:
+        started = background.service(s).start(s)
+    except RuntimeError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
+    state = "started" if started else "already running"
+    console.print(f"service {state}: {s.service_url} (OpenAPI: {s.service_url}/docs)")
+
+
+@service_app.command("stop")
+def service_stop() -> None:
+    """Stop the background service, by pid."""
+    s = get_settings()
+    if background.service(s).stop(s):
+        console.print("service: stopped")
+
+
+@relay_app.command("run")
+def relay_run(
+    until_caught_up: Annotated[bool, typer.Option(help="stop once the log is published")] = False,
+) -> None:
+    """Publish stored events to Kafka in store order, resuming from the last confirmed one."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    relay = bootstrap.relay(get_settings())
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    stats = relay.run(until_caught_up=until_caught_up, should_stop=lambda: stopping)
+    console.print(f"relay: published {stats.published} events; at position {stats.position}")
+
+
+@relay_app.command("start")
+def relay_start() -> None:
+    """Run the relay in the background (pid file; `make down` stops it)."""
+    s = get_settings()
+    started = background.relay(s).start(s)
+    console.print("relay started" if started else "relay already running")
+
+
+@relay_app.command("stop")
+def relay_stop() -> None:
+    s = get_settings()
+    if background.relay(s).stop(s):
+        console.print("relay: stopped")
+
+
+def generate(
+    events: Annotated[int, typer.Option(help="how many events to write (1k to 1M)")] = 10_000,
+    seed: Annotated[int, typer.Option(help="same seed, same traffic")] = 42,
+    via: Annotated[str, typer.Option(help="'http' (the service) or 'store' (batches)")] = "http",
+    batch: Annotated[int, typer.Option(help="commands per transaction with --via store")] = 500,
+) -> None:
+    """Generate realistic, deterministic traffic for the domain, with a progress bar."""
+    from hindsight import workload
+
+    s = get_settings()
+    domain = bootstrap.load_domain(s.domain)
+    if domain.workload is None:
+        console.print(f"[red]error:[/] domain {domain.name} has no workload generator")
+        raise typer.Exit(1)
+    commands = domain.workload(seed, events)
+    columns = (
+        TextColumn("[bold]generate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("events", total=events)
+
+        def advance(n: int) -> None:
+            bar.update(task, advance=n)
+
+        try:
+            if via == "http":
+                stats = workload.run_http(
+                    s.service_url, domain, commands, events, progress=advance, run_id=f"s{seed}"
+                )
+            elif via == "store":
+                stats = workload.run_direct(
+                    bootstrap.command_handler(s),
+                    commands,
+                    events,
+                    batch_size=batch,
+                    progress=advance,
+                )
+            else:
+                raise typer.BadParameter("--via must be 'http' or 'store'")
+        except workload.WorkloadError as err:
+            console.print(f"[red]error:[/] {err}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"{stats.events} events from {stats.commands} commands in "
+        f"{stats.seconds:.1f} s ({stats.events_per_s:,.0f} events/s) via {via}"
+    )

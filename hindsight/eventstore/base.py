@@ -1,0 +1,272 @@
+"""The event store port: one API, two backends (SQLite embedded, PostgreSQL server).
+
+Guarantees every backend gives (the contract suite in tests/eventstore_contract.py checks them):
+
+- optimistic concurrency: an append names the version it expects the stream to be at; any other
+  version raises `ConcurrencyError` and writes nothing (never a silent overwrite);
+- `version` is gapless per stream from 1, `position` is global, gapless and strictly increasing
+  in *commit order*, so "everything after position N" never skips an event that commits later;
+- idempotency: an append carrying an `idempotency_key` already used returns the first append's
+  result and writes nothing (the key is stored with the position range it produced);
+- reads upcast: every read path returns events at their current schema version.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hindsight.events import Envelope, NewEvent
+from hindsight.eventstore.upcasting import Upcasters
+
+
+class EventStoreError(Exception):
+    """Base class of the store's own errors."""
+
+
+class ConcurrencyError(EventStoreError):
+    """The stream is not at the expected version: someone else appended first."""
+
+    def __init__(self, aggregate_type: str, aggregate_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {aggregate_type}/{aggregate_id}: expected version {expected}, "
+            f"actual version {actual}"
+        )
+        self.aggregate_type = aggregate_type
+        self.aggregate_id = aggregate_id
+        self.expected = expected
+        self.actual = actual
+
+
+class IdempotencyKeyReused(EventStoreError):
+    """A key already answered for other streams: a client bug, not a retry."""
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    """One stream's part of an atomic multi-stream append."""
+
+    aggregate_type: str
+    aggregate_id: str
+    expected_version: int
+    events: Sequence[NewEvent]
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one stream got from an append. Positions are None when no event was written."""
+
+    aggregate_type: str
+    aggregate_id: str
+    version: int
+    first_position: int | None
+    last_position: int | None
+    envelopes: tuple[Envelope, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An aggregate's folded state at `version`; `snapshot_version` is the state's schema.
+
+    Loaders ask for the schema they understand, so bumping it invalidates every old snapshot
+    without touching the table (they are simply not found, and the next snapshot replaces them).
+    """
+
+    aggregate_type: str
+    aggregate_id: str
+    version: int
+    snapshot_version: int
+    state: Any
+    recorded_at: datetime | None = field(default=None, compare=False)
+
+
+class EventStore(ABC):
+    """The port. Backends implement the abstract methods; the rest is shared behaviour."""
+
+    def __init__(self, upcasters: Upcasters | None = None) -> None:
+        self.upcasters = upcasters if upcasters is not None else Upcasters()
+
+    # -- writing ---------------------------------------------------------------------------
+    def append(
+        self,
+        aggregate_type: str,
+        aggregate_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        idempotency_key: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> AppendResult:
+        """Append to one stream; see `append_many` for the semantics."""
+        request = StreamAppend(aggregate_type, aggregate_id, expected_version, events)
+        (result,) = self.append_many(
+            [request],
+            idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return result
+
+    def append_many(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        idempotency_key: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> list[AppendResult]:
+        """Append to several streams in ONE transaction: all or nothing.
+
+        Process managers need this: "reserve stock and mark the order reserved" must not leave
+        one half written. Each stream is checked against its own expected version; a single
+        mismatch raises `ConcurrencyError` and nothing is written.
+        """
+        _check_requests(appends)
+        if idempotency_key is not None:
+            stored = self.idempotent_result(idempotency_key)
+            if stored is not None:
+                return _match_stored(idempotency_key, appends, stored)
+        return self._append(appends, idempotency_key, correlation_id, causation_id)
+
+    @abstractmethod
+    def _append(
+        self,
+        appends: Sequence[StreamAppend],
+        idempotency_key: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> list[AppendResult]:
+        """Write atomically; on a key that raced in meanwhile return the stored result."""
+
+    def idempotent_result(self, idempotency_key: str) -> list[AppendResult] | None:
+        """The result an earlier append with this key produced (events as stored, not upcast)."""
+        span = self._idempotency_span(idempotency_key)
+        if span is None:
+            return None
+        return results_from_envelopes(self._read_positions(*span))
+
+    @abstractmethod
+    def _idempotency_span(self, idempotency_key: str) -> tuple[int, int] | None: ...
+
+    @abstractmethod
+    def _read_positions(self, first: int, last: int) -> list[Envelope]:
+        """Raw (not upcast) envelopes with first <= position <= last, in position order."""
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_stream(
+        self,
+        aggregate_type: str,
+        aggregate_id: str,
+        from_version: int = 1,
+        to_version: int | None = None,
+    ) -> list[Envelope]:
+        """Events of one stream with from_version <= version <= to_version, upcast."""
+        raw = self._read_stream(aggregate_type, aggregate_id, from_version, to_version)
+        return self._upcast_all(raw)
+
+    def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
+        """Up to `limit` events with position >= from_position (inclusive), in log order, upcast.
+
+        Positions start at 1, so the default reads from the beginning; a relay that published
+        up to P resumes with `from_position=P + 1`.
+        """
+        return self._upcast_all(self._read_all(from_position, limit))
+
+    def _upcast_all(self, envelopes: list[Envelope]) -> list[Envelope]:
+        if not self.upcasters:
+            return envelopes
+        return [self.upcasters.upcast(e) for e in envelopes]
+
+    @abstractmethod
+    def _read_stream(
+        self, aggregate_type: str, aggregate_id: str, from_version: int, to_version: int | None
+    ) -> list[Envelope]: ...
+
+    @abstractmethod
+    def _read_all(self, from_position: int, limit: int) -> list[Envelope]: ...
+
+    @abstractmethod
+    def stream_version(self, aggregate_type: str, aggregate_id: str) -> int:
+        """Current version of a stream; 0 when it has no events."""
+
+    @abstractmethod
+    def version_at(self, aggregate_type: str, aggregate_id: str, at: datetime) -> int:
+        """The stream's version as recorded at time `at` (recorded_at <= at); 0 if none.
+
+        recorded_at, not occurred_at: it answers "what did the system know at t", it is
+        assigned by the store under the append lock so it never decreases along a stream, and
+        a late-arriving event with an old occurred_at cannot rewrite the past.
+        """
+
+    @abstractmethod
+    def last_position(self) -> int:
+        """Position of the newest event in the log; 0 when empty."""
+
+    # -- snapshots -------------------------------------------------------------------------
+    @abstractmethod
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Store (or replace, for the same stream and version) a snapshot."""
+
+    @abstractmethod
+    def load_snapshot(
+        self,
+        aggregate_type: str,
+        aggregate_id: str,
+        snapshot_version: int,
+        max_version: int | None = None,
+    ) -> Snapshot | None:
+        """The newest snapshot with this schema and version <= max_version (if given)."""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_requests(appends: Sequence[StreamAppend]) -> None:
+    streams = [(a.aggregate_type, a.aggregate_id) for a in appends]
+    if len(set(streams)) != len(streams):
+        raise ValueError("append_many: a stream may appear only once per call")
+    for a in appends:
+        if a.expected_version < 0:
+            raise ValueError(f"expected_version must be >= 0, got {a.expected_version}")
+
+
+def _match_stored(
+    key: str, appends: Sequence[StreamAppend], stored: list[AppendResult]
+) -> list[AppendResult]:
+    by_stream = {(r.aggregate_type, r.aggregate_id): r for r in stored}
+    wanted = [(a.aggregate_type, a.aggregate_id) for a in appends if a.events]
+    if set(wanted) != set(by_stream):
+        raise IdempotencyKeyReused(
+            f"idempotency key {key!r} was used for {sorted(by_stream)}, now for {sorted(wanted)}"
+        )
+    out: list[AppendResult] = []
+    for a in appends:
+        result = by_stream.get((a.aggregate_type, a.aggregate_id))
+        out.append(result or empty_result(a))
+    return out
+
+
+def results_from_envelopes(envelopes: Iterable[Envelope]) -> list[AppendResult]:
+    """Group an append's envelopes (position order) back into per-stream results."""
+    groups: dict[tuple[str, str], list[Envelope]] = {}
+    for e in envelopes:
+        groups.setdefault((e.aggregate_type, e.aggregate_id), []).append(e)
+    return [
+        AppendResult(t, i, envs[-1].version, envs[0].position, envs[-1].position, tuple(envs))
+        for (t, i), envs in groups.items()
+    ]
+
+
+def empty_result(a: StreamAppend) -> AppendResult:
+    return AppendResult(a.aggregate_type, a.aggregate_id, a.expected_version, None, None)

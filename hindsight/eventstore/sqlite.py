@@ -1,0 +1,363 @@
+"""The embedded backend: one SQLite file in the state dir, WAL mode.
+
+Why it is correct: every append runs in `BEGIN IMMEDIATE`, which takes SQLite's single write
+lock up front, so the version check, the position assignment (max + 1) and the inserts happen
+with no other writer in between. Positions are therefore gapless and commit-ordered (a rolled
+back append consumed nothing), and WAL readers are never blocked by the writer.
+
+Durability is `synchronous=FULL` by default (the WAL is fsynced at every commit), which is also
+SQLite's and the eventsourcing library's default, so benchmarks compare like with like.
+Timestamps are integer microseconds since the epoch: exact, compact and range-comparable.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hindsight.events import Envelope, utcnow
+from hindsight.eventstore.base import (
+    AppendResult,
+    ConcurrencyError,
+    EventStore,
+    Snapshot,
+    StreamAppend,
+    empty_result,
+)
+from hindsight.eventstore.ids import new_event_ids
+from hindsight.eventstore.upcasting import Upcasters
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_MAX = 2**62
+
+SCHEMA = """
+create table if not exists hs_events (
+    position       integer primary key,
+    event_id       text not null unique,
+    aggregate_type text not null,
+    aggregate_id   text not null,
+    version        integer not null,
+    event_type     text not null,
+    schema_version integer not null,
+    occurred_at    integer not null,
+    recorded_at    integer not null,
+    correlation_id text,
+    causation_id   text,
+    data           text not null,
+    unique (aggregate_type, aggregate_id, version)
+);
+create table if not exists hs_idempotency (
+    key            text primary key,
+    first_position integer not null,
+    last_position  integer not null
+);
+create table if not exists hs_snapshots (
+    aggregate_type   text not null,
+    aggregate_id     text not null,
+    version          integer not null,
+    snapshot_version integer not null,
+    state            text not null,
+    recorded_at      integer not null,
+    primary key (aggregate_type, aggregate_id, version)
+);
+"""
+
+_COLUMNS = (
+    "event_id, event_type, schema_version, aggregate_type, aggregate_id, version, position, "
+    "occurred_at, recorded_at, correlation_id, causation_id, data"
+)
+_INSERT = f"insert into hs_events ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_VERSION = (
+    "select coalesce(max(version), 0) from hs_events where aggregate_type = ? and aggregate_id = ?"
+)
+
+
+def to_micros(t: datetime) -> int:
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    delta = t - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _envelope(row: tuple[Any, ...]) -> Envelope:
+    return Envelope(
+        event_id=row[0],
+        event_type=row[1],
+        schema_version=row[2],
+        aggregate_type=row[3],
+        aggregate_id=row[4],
+        version=row[5],
+        position=row[6],
+        occurred_at=from_micros(row[7]),
+        recorded_at=from_micros(row[8]),
+        correlation_id=row[9],
+        causation_id=row[10],
+        data=json.loads(row[11]),
+    )
+
+
+class SQLiteEventStore(EventStore):
+    """One connection per thread (sqlite3 connections are not shareable across threads)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        upcasters: Upcasters | None = None,
+        synchronous: str = "FULL",
+        busy_timeout_s: float = 30.0,
+    ) -> None:
+        super().__init__(upcasters)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.synchronous = synchronous
+        self.busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+                timeout=self.busy_timeout_s,
+                cached_statements=256,
+                check_same_thread=False,  # owned by one thread; False only so close() can reap
+            )
+            conn.execute("pragma journal_mode=wal")
+            conn.execute(f"pragma synchronous={self.synchronous}")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    # -- writing ---------------------------------------------------------------------------
+    def _append(
+        self,
+        appends: Sequence[StreamAppend],
+        idempotency_key: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> list[AppendResult]:
+        conn = self._conn()
+        conn.execute("begin immediate")
+        try:
+            if idempotency_key is not None and self._idempotency_span(idempotency_key):
+                conn.execute("rollback")
+                return self.append_many(appends, idempotency_key=idempotency_key)
+            results = self._write(conn, appends, idempotency_key, correlation_id, causation_id)
+            conn.execute("commit")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("rollback")
+            raise
+        return results
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        appends: Sequence[StreamAppend],
+        idempotency_key: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> list[AppendResult]:
+        for a in appends:
+            (actual,) = conn.execute(_VERSION, (a.aggregate_type, a.aggregate_id)).fetchone()
+            if actual != a.expected_version:
+                raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
+        (position,) = conn.execute("select coalesce(max(position), 0) from hs_events").fetchone()
+        first = position + 1
+        now = utcnow()
+        now_us = to_micros(now)
+        rows: list[tuple[Any, ...]] = []
+        results: list[AppendResult] = []
+        ids = iter(new_event_ids(sum(len(a.events) for a in appends)))
+        for a in appends:
+            envelopes = []
+            for offset, e in enumerate(a.events, start=1):
+                position += 1
+                occurred = e.occurred_at or now
+                env = Envelope(
+                    next(ids),
+                    e.event_type,
+                    e.schema_version,
+                    a.aggregate_type,
+                    a.aggregate_id,
+                    a.expected_version + offset,
+                    position,
+                    occurred,
+                    now,
+                    correlation_id,
+                    causation_id,
+                    e.data,
+                )
+                envelopes.append(env)
+                rows.append(
+                    (
+                        env.event_id,
+                        env.event_type,
+                        env.schema_version,
+                        env.aggregate_type,
+                        env.aggregate_id,
+                        env.version,
+                        position,
+                        to_micros(occurred) if e.occurred_at else now_us,
+                        now_us,
+                        correlation_id,
+                        causation_id,
+                        _dumps(e.data),
+                    )
+                )
+            if not envelopes:
+                results.append(empty_result(a))
+                continue
+            results.append(
+                AppendResult(
+                    a.aggregate_type,
+                    a.aggregate_id,
+                    envelopes[-1].version,
+                    envelopes[0].position,
+                    envelopes[-1].position,
+                    tuple(envelopes),
+                )
+            )
+        if rows:
+            conn.executemany(_INSERT, rows)
+            if idempotency_key is not None:
+                conn.execute(
+                    "insert into hs_idempotency (key, first_position, last_position) "
+                    "values (?, ?, ?)",
+                    (idempotency_key, first, position),
+                )
+        return results
+
+    def _idempotency_span(self, idempotency_key: str) -> tuple[int, int] | None:
+        row = (
+            self._conn()
+            .execute(
+                "select first_position, last_position from hs_idempotency where key = ?",
+                (idempotency_key,),
+            )
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None
+
+    def _read_positions(self, first: int, last: int) -> list[Envelope]:
+        rows = self._conn().execute(
+            f"select {_COLUMNS} from hs_events where position between ? and ? order by position",
+            (first, last),
+        )
+        return [_envelope(r) for r in rows]
+
+    # -- reading ---------------------------------------------------------------------------
+    def _read_stream(
+        self, aggregate_type: str, aggregate_id: str, from_version: int, to_version: int | None
+    ) -> list[Envelope]:
+        rows = self._conn().execute(
+            f"select {_COLUMNS} from hs_events where aggregate_type = ? and aggregate_id = ? "
+            "and version >= ? and version <= ? order by version",
+            (
+                aggregate_type,
+                aggregate_id,
+                from_version,
+                _MAX if to_version is None else to_version,
+            ),
+        )
+        return [_envelope(r) for r in rows]
+
+    def _read_all(self, from_position: int, limit: int) -> list[Envelope]:
+        rows = self._conn().execute(
+            f"select {_COLUMNS} from hs_events where position >= ? order by position limit ?",
+            (from_position, limit),
+        )
+        return [_envelope(r) for r in rows]
+
+    def stream_version(self, aggregate_type: str, aggregate_id: str) -> int:
+        (version,) = self._conn().execute(_VERSION, (aggregate_type, aggregate_id)).fetchone()
+        return int(version)
+
+    def version_at(self, aggregate_type: str, aggregate_id: str, at: datetime) -> int:
+        (version,) = (
+            self._conn()
+            .execute(
+                "select coalesce(max(version), 0) from hs_events where aggregate_type = ? "
+                "and aggregate_id = ? and recorded_at <= ?",
+                (aggregate_type, aggregate_id, to_micros(at)),
+            )
+            .fetchone()
+        )
+        return int(version)
+
+    def last_position(self) -> int:
+        (position,) = (
+            self._conn().execute("select coalesce(max(position), 0) from hs_events").fetchone()
+        )
+        return int(position)
+
+    # -- snapshots -------------------------------------------------------------------------
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        self._conn().execute(
+            "insert or replace into hs_snapshots (aggregate_type, aggregate_id, version, "
+            "snapshot_version, state, recorded_at) values (?, ?, ?, ?, ?, ?)",
+            (
+                snapshot.aggregate_type,
+                snapshot.aggregate_id,
+                snapshot.version,
+                snapshot.snapshot_version,
+                _dumps(snapshot.state),
+                to_micros(utcnow()),
+            ),
+        )
+
+    def load_snapshot(
+        self,
+        aggregate_type: str,
+        aggregate_id: str,
+        snapshot_version: int,
+        max_version: int | None = None,
+    ) -> Snapshot | None:
+        row = (
+            self._conn()
+            .execute(
+                "select version, state, recorded_at from hs_snapshots where aggregate_type = ? "
+                "and aggregate_id = ? and snapshot_version = ? and version <= ? "
+                "order by version desc limit 1",
+                (
+                    aggregate_type,
+                    aggregate_id,
+                    snapshot_version,
+                    _MAX if max_version is None else max_version,
+                ),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return Snapshot(
+            aggregate_type,
+            aggregate_id,
+            row[0],
+            snapshot_version,
+            json.loads(row[1]),
+            from_micros(row[2]),
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

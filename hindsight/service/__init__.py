@@ -1,0 +1,1 @@
+"""The HTTP command and query service (FastAPI), generated from the domain's registry."""
