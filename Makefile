@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay generate status logs urls demo test test-unit test-integration lint bench bench-store
+.PHONY: help install up down serve relay generate status logs urls demo test test-unit test-integration lint bench bench-store bench-validator contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ demo: up ## bring the stack up and show where to look (the pipeline demo grows h
 	@$(HS) stack status
 	@$(HS) stack urls
 
-test: $(STAMP) lint ## install what is missing, start the servers, run all tests, stop what it started
+test: $(STAMP) lint contracts ## install what is missing, start the servers, run all tests, stop what it started
 	@$(HS) stack up --started-file $(HINDSIGHT_HOME)/.test-started
 	@rc=0; $(PY) -m pytest tests || rc=$$?; \
 	  $(HS) stack down --only-file $(HINDSIGHT_HOME)/.test-started; exit $$rc
@@ -59,11 +59,18 @@ test-unit: $(STAMP) ## the fast tests: pure code and in-memory fakes, no servers
 test-integration: $(STAMP) ## the tests against the real servers (needs `make up`)
 	@$(PY) -m pytest tests/integration
 
-bench: bench-store ## every benchmark (figures under $(HINDSIGHT_HOME)/bench/)
+bench: bench-store bench-validator ## every benchmark (figures under $(HINDSIGHT_HOME)/bench/)
+
+bench-validator: $(STAMP) ## contract validator throughput, events/s on one core
+	@$(PY) -m benchmarks.bench_validator
 
 bench-store: $(STAMP) ## event store vs the eventsourcing library, SQLite and PostgreSQL
 	@$(HS) stack up postgres
 	@$(PY) -m benchmarks.bench_store
+
+contracts: $(STAMP) ## lint the data contracts (ODCS + global policies) and write the catalog
+	@$(HS) contracts lint
+	@$(HS) contracts catalog
 
 lint: $(STAMP) ## ruff
 	@$(PY) -m ruff check .

@@ -37,10 +37,13 @@ def store(settings: Settings, backend: str | None = None) -> EventStore:
 
 
 def command_handler(settings: Settings, backend: str | None = None) -> CommandHandler:
+    from hindsight.contracts.validator import default_validator
+
     return CommandHandler(
         store(settings, backend),
         load_domain(settings.domain),
         snapshot_every=settings.snapshot_every,
+        event_check=default_validator().validate_data,
     )
 
 

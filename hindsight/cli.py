@@ -22,8 +22,10 @@ app.add_typer(stack_app, name="stack")
 
 def _mount_platform() -> None:
     from hindsight import cli_domain, cli_ops
+    from hindsight.contracts.cli import contracts_app
 
     app.add_typer(cli_ops.service_app, name="service")
+    app.add_typer(contracts_app, name="contracts")
     app.add_typer(cli_ops.relay_app, name="relay")
     app.command("generate")(cli_ops.generate)
     cli_domain.register_domain_commands()

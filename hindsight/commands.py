@@ -10,7 +10,7 @@ than a stale decision. Compensation is unnecessary: there is no half-done flow t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,19 @@ from hindsight.eventstore.base import (
 )
 from hindsight.eventstore.repository import Loaded, Repository, SnapshotCodec
 from hindsight.eventstore.upcasting import Upcasters
+
+
+class ContractViolation(ValueError):
+    """A decided event does not satisfy its data contract: nothing is appended."""
+
+    def __init__(self, event_type: str, reason: str, field: str | None) -> None:
+        super().__init__(f"{event_type} would violate its data contract: {reason}")
+        self.event_type = event_type
+        self.reason = reason
+        self.field = field
+
+
+EventCheck = Callable[[str, int, dict[str, Any]], Any]  # -> None when valid, else a reason
 
 
 class AggregateNotFound(LookupError):
@@ -93,8 +106,16 @@ def json_codecs(domain: Domain) -> dict[str, SnapshotCodec[Any]]:
 
 
 class CommandHandler:
-    def __init__(self, store: EventStore, domain: Domain, *, snapshot_every: int | None = 100):
+    def __init__(
+        self,
+        store: EventStore,
+        domain: Domain,
+        *,
+        snapshot_every: int | None = 100,
+        event_check: EventCheck | None = None,
+    ):
         self.store = store
+        self.event_check = event_check
         self.domain = domain
         self.codecs = json_codecs(domain)
         self.repo = Repository(store, snapshot_every=snapshot_every, codecs=self.codecs)
@@ -228,6 +249,14 @@ class _Session:
             self.decided.setdefault(key, []).extend(events)
 
     def appends(self) -> list[StreamAppend]:
+        check = self.h.event_check
+        if check is not None:
+            for events in self.decided.values():
+                for e in events:
+                    reason = check(e.event_type, e.schema_version, e.data)
+                    if reason is not None:
+                        field = getattr(reason, "field", None)
+                        raise ContractViolation(e.event_type, str(reason), field)
         return [
             StreamAppend(t, i, self.loaded[(t, i)].version, events)
             for (t, i), events in self.decided.items()

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hindsight.aggregate import DomainError
-from hindsight.commands import AggregateNotFound, CommandHandler
+from hindsight.commands import AggregateNotFound, CommandHandler, ContractViolation
 from hindsight.events import parse_time
 from hindsight.eventstore.base import ConcurrencyError, IdempotencyKeyReused
 from hindsight.service.schemas import component_schemas
@@ -70,6 +70,8 @@ def create_app(handler: CommandHandler) -> FastAPI:
             return ApiError(422, code, str(err), field=field, reason=reason)
         if isinstance(err, domain.not_found_errors):
             return ApiError(404, getattr(err, "code", "not_found"), str(err))
+        if isinstance(err, ContractViolation):
+            return ApiError(422, "contract_violation", str(err), field=err.field, reason=err.reason)
         if isinstance(err, ConcurrencyError):
             return ApiError(409, "version_conflict", str(err))
         if isinstance(err, IdempotencyKeyReused):

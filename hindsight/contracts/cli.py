@@ -1,0 +1,247 @@
+"""`hindsight contracts ...`: lint, diff, test and catalog the data products.
+
+Mounted by hindsight.cli as a sub-app; also runnable alone (`python -m hindsight.contracts.cli`)
+so CI scripts do not depend on the mount.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hindsight.contracts.model import DATA_PRODUCTS, POLICIES_FILE, contract_paths, load_all
+
+contracts_app = typer.Typer(
+    help="Data products: lint, diff, test and catalog their contracts.", no_args_is_help=True
+)
+console = Console()
+
+RootOption = Annotated[
+    Path, typer.Option("--root", help="directory holding <domain>/datacontract.yaml")
+]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _home() -> Path:
+    from hindsight.settings import get_settings
+
+    return get_settings().home / "contracts"
+
+
+@contracts_app.command("lint")
+def lint_cmd(
+    root: RootOption = DATA_PRODUCTS,
+    policies: Annotated[Path | None, typer.Option(help="global policies file")] = None,
+    odcs: Annotated[bool, typer.Option(help="also run `datacontract lint` (ODCS)")] = True,
+) -> None:
+    """Check every contract against the ODCS standard and Hindsight's global policies."""
+    from hindsight.contracts.policies import Violation, lint, load_policies
+
+    paths = contract_paths(root)
+    if not paths:
+        console.print(f"[red]no contracts under {root}[/]")
+        raise typer.Exit(2)
+    violations: list[Violation] = []
+    if odcs:
+        from datacontract.data_contract import DataContract
+
+        with _progress() as progress:
+            task = progress.add_task("datacontract lint", total=len(paths))
+            for path in paths:
+                run = DataContract(data_contract_file=str(path)).lint()
+                for check in run.checks:
+                    if check.result.value not in ("passed", "info", "warning"):
+                        violations.append(
+                            Violation(
+                                path.parent.name,
+                                check.field or "-",
+                                "odcs",
+                                str(check.reason or check.name),
+                            )
+                        )
+                progress.advance(task)
+    if policies is None:
+        # A directory without its own policies is governed by the repository's.
+        local = root / POLICIES_FILE
+        policies = local if local.exists() else DATA_PRODUCTS / POLICIES_FILE
+    violations += lint(load_all(root), load_policies(policies))
+    if not violations:
+        console.print(f"[green]{len(paths)} contracts comply with ODCS and the global policies[/]")
+        return
+    table = Table(title=f"{len(violations)} violations")
+    for col in ("contract", "field", "rule", "problem"):
+        table.add_column(col)
+    for v in violations:
+        table.add_row(v.contract, v.field, v.rule, v.message)
+    console.print(table)
+    raise typer.Exit(1)
+
+
+def _print_diff(name: str, result: object) -> None:
+    from hindsight.contracts.diff import DiffResult
+
+    assert isinstance(result, DiffResult)
+    status = "[green]ok[/]" if result.ok else "[red]BREAKING without a major version bump[/]"
+    if result.breaking and result.ok:
+        status = "[yellow]breaking, major version bumped[/]"
+    console.print(f"[bold]{name}[/]: {result.old_version} -> {result.new_version}: {status}")
+    for change in result.breaking:
+        console.print(f"  [red]breaking[/] {change}")
+    for change in result.warnings:
+        console.print(f"  [yellow]warning[/] {change}")
+    for line in result.changes:
+        console.print(f"  [dim]{line}[/]")
+
+
+@contracts_app.command("diff")
+def diff_cmd(
+    old: Annotated[Path | None, typer.Argument(help="contract before")] = None,
+    new: Annotated[Path | None, typer.Argument(help="contract after")] = None,
+    against_git: Annotated[
+        str | None,
+        typer.Option("--against-git", help="compare every contract with this git revision"),
+    ] = None,
+    root: RootOption = DATA_PRODUCTS,
+) -> None:
+    """Exit non-zero on a breaking change without a major version bump."""
+    from hindsight.contracts.diff import diff_against_git, diff_files
+
+    if against_git:
+        paths = contract_paths(root)
+        results = {}
+        with _progress() as progress:
+            task = progress.add_task(f"diff against {against_git}", total=len(paths))
+            for path in paths:
+                results |= diff_against_git(against_git, [path])
+                progress.advance(task)
+        failed = False
+        for path, result in results.items():
+            if result is None:
+                console.print(f"[bold]{path.parent.name}[/]: new since {against_git}: ok")
+                continue
+            _print_diff(path.parent.name, result)
+            failed |= not result.ok
+        raise typer.Exit(1 if failed else 0)
+    if old is None or new is None:
+        console.print("[red]give OLD and NEW, or --against-git REV[/]")
+        raise typer.Exit(2)
+    result = diff_files(old, new)
+    _print_diff(f"{old} -> {new}", result)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@contracts_app.command("test")
+def test_cmd(
+    envelopes: Annotated[
+        Path | None,
+        typer.Option("--envelopes", help="sample from a JSON-lines file of envelopes, not Kafka"),
+    ] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap (default: settings)")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="latest messages sampled per topic")] = 10_000,
+    results: Annotated[Path | None, typer.Option(help="where to write the JSON results")] = None,
+    probe: Annotated[
+        str | None,
+        typer.Option(help="freshness probe 'module:function' (read model -> lag s, or None)"),
+    ] = None,
+    root: RootOption = DATA_PRODUCTS,
+) -> None:
+    """Sample events; report validity, quality rules and freshness; exit non-zero on a breach."""
+    from hindsight.contracts.quality import evaluate_all, no_read_models, route, sample_kafka
+    from hindsight.contracts.validator import Validator
+
+    contracts = load_all(root)
+    validator = Validator(contracts)
+    if envelopes is not None:
+        samples = route(envelopes.read_bytes().splitlines(), contracts)
+        samples = {d: [m for m in ms if m.strip()] for d, ms in samples.items()}
+    else:
+        from hindsight.settings import get_settings
+
+        topics = {
+            d: s.topic
+            for d, c in contracts.items()
+            if c.events()
+            for s in c.servers
+            if s.port_type == "kafka" and s.topic
+        }
+        with _progress() as progress:
+            task = progress.add_task("sampling Kafka", total=None)
+            samples = sample_kafka(
+                bootstrap or get_settings().kafka_bootstrap,
+                topics,
+                limit=limit,
+                on_message=lambda: progress.advance(task),
+            )
+    freshness = no_read_models
+    if probe:
+        module, _, attr = probe.partition(":")
+        freshness = getattr(importlib.import_module(module), attr or "probe")
+    reports = evaluate_all(contracts, samples, validator, freshness)
+    table = Table(title="contract tests")
+    for col in ("product", "sampled", "valid %", "rules", "freshness", "breaches"):
+        table.add_column(col)
+    for r in reports:
+        passed = sum(q.passed for q in r.rules)
+        fresh = ", ".join(sorted({f.status for f in r.freshness})) or "-"
+        pct = "-" if r.valid_percent is None else f"{r.valid_percent:.2f}"
+        table.add_row(
+            r.domain, str(r.sampled), pct, f"{passed}/{len(r.rules)} passed", fresh,
+            "[red]" + "; ".join(r.breaches) + "[/]" if r.breaches else "[green]none[/]",
+        )  # fmt: skip
+    console.print(table)
+    out = results or _home() / "quality.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"at": datetime.now(UTC).isoformat(), "products": [r.to_dict() for r in reports]}
+    out.write_text(json.dumps(doc, indent=2, default=str))
+    console.print(f"results: {out}")
+    raise typer.Exit(1 if any(r.breaches for r in reports) else 0)
+
+
+@contracts_app.command("catalog")
+def catalog_cmd(
+    output: Annotated[Path | None, typer.Option(help="output directory")] = None,
+    results: Annotated[Path | None, typer.Option(help="`contracts test` results JSON")] = None,
+    detail: Annotated[
+        bool, typer.Option(help="also export each contract (datacontract html)")
+    ] = True,
+    root: RootOption = DATA_PRODUCTS,
+) -> None:
+    """Write the HTML catalog: products, owners, ports, schemas and latest quality results."""
+    from hindsight.contracts.catalog import write_catalog
+
+    contracts = load_all(root)
+    with _progress() as progress:
+        task = progress.add_task("catalog", total=len(contracts) if detail else None)
+        index = write_catalog(
+            contracts,
+            output or _home() / "catalog",
+            results or _home() / "quality.json",
+            detail_pages=detail,
+            on_page=lambda _: progress.advance(task),
+        )
+    console.print(f"catalog: {index}")
+
+
+if __name__ == "__main__":
+    sys.exit(contracts_app())

@@ -1,0 +1,62 @@
+"""The output ports the code writes to: one registry the sinks import and the linter checks.
+
+A sink must take its topic, index alias or graph label from here rather than spell it, so the
+governance linter can prove both directions: every port a contract names exists in the code,
+and every port the code writes is owned by exactly one contract. Adding a read model therefore
+means adding it here *and* to the owning domain's contract, or `hindsight contracts lint` fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hindsight.relay import topic_name
+
+PortKind = Literal["kafka", "elasticsearch", "neo4j-label", "neo4j-relationship"]
+
+DOMAINS = ("customers", "catalog", "inventory", "orders", "billing")
+
+# Kafka: one event topic per domain (written by the outbox relay) and the dead-letter topic
+# (written by the projection jobs for events that fail validation).
+EVENT_TOPICS: dict[str, str] = {d: topic_name(d) for d in DOMAINS}
+DLQ_TOPIC = "hindsight.dlq"
+
+# Elasticsearch: the aliases queries use; concrete indices are `<alias>-<generation>` so that a
+# rebuild (time travel, reprojection) can be swapped in behind the alias without downtime.
+ES_ORDERS = "orders"
+ES_CUSTOMERS = "customers"
+ES_PRODUCTS = "products"
+ES_ALIASES = (ES_ORDERS, ES_CUSTOMERS, ES_PRODUCTS)
+
+# Neo4j:
+# (:Customer)-[:PLACED]->(:Order)-[:CONTAINS]->(:Product)-[:IN_CATEGORY]->(:Category)
+# (:Customer)-[:LIVES_IN]->(:City)
+NEO4J_LABELS = ("Customer", "Order", "Product", "Category", "City")
+NEO4J_RELATIONSHIPS = ("PLACED", "CONTAINS", "IN_CATEGORY", "LIVES_IN")
+
+
+@dataclass(frozen=True, order=True)
+class Port:
+    kind: PortKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def es_index(alias: str, generation: int) -> str:
+    """The concrete index behind an alias; refuses aliases no contract owns."""
+    if alias not in ES_ALIASES:
+        raise ValueError(f"unknown Elasticsearch alias {alias!r}; known: {', '.join(ES_ALIASES)}")
+    return f"{alias}-{generation}"
+
+
+def code_ports() -> frozenset[Port]:
+    """Every port the code writes: what the linter matches against the contracts' servers."""
+    return frozenset(
+        {Port("kafka", t) for t in (*EVENT_TOPICS.values(), DLQ_TOPIC)}
+        | {Port("elasticsearch", a) for a in ES_ALIASES}
+        | {Port("neo4j-label", x) for x in NEO4J_LABELS}
+        | {Port("neo4j-relationship", x) for x in NEO4J_RELATIONSHIPS}
+    )

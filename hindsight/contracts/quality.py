@@ -1,0 +1,336 @@
+"""Contract tests on real data: sample events, then report per data product the share that
+validates, each quality rule's result, and each read model's freshness against its SLA.
+
+Samples come from Kafka (the latest N messages of each product's topic, read without joining a
+consumer group, so sampling never moves anyone's offsets) or from any list of envelopes (the
+store, a test). Read-model freshness needs a probe: a function from a read model's name to its
+current lag in seconds, or None where that read model cannot be measured (yet). Without one,
+freshness is reported as not measured and never fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hindsight.contracts.expressions import ENGINE, RuleError, compile_rule
+from hindsight.contracts.model import Contract, Schema
+from hindsight.contracts.validator import Invalid, Validator
+
+FreshnessProbe = Callable[[str], float | None]
+NOT_MEASURED = "not measured (no read model yet)"
+_UNITS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def no_read_models(read_model: str) -> float | None:
+    """The default probe until the Elasticsearch and Neo4j projections exist."""
+    return None
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    schema: str
+    name: str
+    dimension: str | None
+    severity: str
+    checked: int
+    failed: int
+    passed: bool
+    detail: str
+
+    @property
+    def breach(self) -> bool:
+        return not self.passed and self.severity == "error"
+
+
+@dataclass(frozen=True)
+class FreshnessResult:
+    read_model: str
+    sla_seconds: float
+    lag_seconds: float | None
+
+    @property
+    def status(self) -> str:
+        if self.lag_seconds is None:
+            return NOT_MEASURED
+        return "ok" if self.lag_seconds <= self.sla_seconds else "breach"
+
+    @property
+    def breach(self) -> bool:
+        return self.status == "breach"
+
+
+@dataclass
+class ProductReport:
+    domain: str
+    sampled: int = 0
+    valid: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # reason kind -> count
+    examples: dict[str, str] = field(default_factory=dict)  # reason kind -> first reason
+    rules: list[RuleResult] = field(default_factory=list)
+    freshness: list[FreshnessResult] = field(default_factory=list)
+    required_valid_percent: float = 100.0
+
+    @property
+    def valid_percent(self) -> float | None:
+        return 100.0 * self.valid / self.sampled if self.sampled else None
+
+    @property
+    def breaches(self) -> list[str]:
+        out = []
+        pct = self.valid_percent
+        if pct is not None and pct < self.required_valid_percent:
+            out.append(f"valid {pct:.2f} % < {self.required_valid_percent:g} %")
+        out += [f"rule {r.schema}.{r.name}: {r.detail}" for r in self.rules if r.breach]
+        out += [
+            f"freshness {f.read_model}: lag {f.lag_seconds:.1f} s > {f.sla_seconds:g} s"
+            for f in self.freshness
+            if f.breach
+        ]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "sampled": self.sampled,
+            "valid": self.valid,
+            "valid_percent": self.valid_percent,
+            "reasons": dict(self.reasons),
+            "examples": self.examples,
+            "rules": [r.__dict__ | {"breach": r.breach} for r in self.rules],
+            "freshness": [
+                {**f.__dict__, "status": f.status, "breach": f.breach} for f in self.freshness
+            ],
+            "breaches": self.breaches,
+        }
+
+
+# -- sampling ----------------------------------------------------------------------------------
+
+
+def route(
+    messages: Iterable[bytes | str | Mapping[str, Any]], contracts: Mapping[str, Contract]
+) -> dict[str, list[Any]]:
+    """Group envelopes by the data product owning their event type (or aggregate type);
+    anything unattributable goes to "-" so it is still counted, never dropped."""
+    owner: dict[str, str] = {}
+    for c in contracts.values():
+        for s in c.events():
+            owner[str(s.event_type)] = c.domain
+            if s.aggregate_type:
+                owner.setdefault(f"aggregate:{s.aggregate_type}", c.domain)
+    out: dict[str, list[Any]] = defaultdict(list)
+    for m in messages:
+        try:
+            d = json.loads(m) if isinstance(m, bytes | str) else m
+        except ValueError:
+            d = None
+        domain = "-"
+        if isinstance(d, Mapping):
+            domain = owner.get(str(d.get("event_type")), "") or owner.get(
+                f"aggregate:{d.get('aggregate_type')}", "-"
+            )
+        out[domain].append(m)
+    return dict(out)
+
+
+def sample_kafka(
+    bootstrap: str,
+    topics: Mapping[str, str],
+    limit: int = 10_000,
+    timeout: float = 10.0,
+    on_message: Callable[[], None] | None = None,
+) -> dict[str, list[bytes]]:
+    """The latest `limit` messages of each topic ({domain: topic}), spread over partitions."""
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "hindsight-contract-test",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    out: dict[str, list[bytes]] = {}
+    try:
+        for domain, topic in topics.items():
+            meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+            if meta is None or meta.error is not None:
+                out[domain] = []
+                continue
+            parts = sorted(meta.partitions)
+            per = max(1, limit // max(1, len(parts)))
+            assignment, pending = [], set()
+            for p in parts:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=timeout
+                )
+                if high > low:
+                    assignment.append(TopicPartition(topic, p, max(low, high - per)))
+                    pending.add(p)
+            values: list[bytes] = []
+            if assignment:
+                consumer.assign(assignment)
+                while pending:
+                    msg = consumer.poll(timeout)
+                    if msg is None:
+                        break  # nothing within the timeout: report what we have
+                    if msg.error():
+                        if msg.error().code() == KafkaError._PARTITION_EOF:
+                            pending.discard(msg.partition())
+                        continue
+                    values.append(msg.value() or b"")
+                    if on_message:
+                        on_message()
+                consumer.unassign()
+            out[domain] = values
+    finally:
+        consumer.close()
+    return out
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
+def _seconds(value: Any, unit: str | None) -> float:
+    return float(value) * _UNITS.get((unit or "s").lower(), 1)
+
+
+def _threshold_ok(rule: Mapping[str, Any], failed: int, checked: int) -> tuple[bool, str]:
+    measure: float = failed
+    if str(rule.get("unit", "")).lower() == "percent":
+        measure = 100.0 * failed / checked if checked else 0.0
+    ops = {
+        "mustBe": lambda x, t: x == t,
+        "mustBeLessThan": lambda x, t: x < t,
+        "mustBeLessOrEqualTo": lambda x, t: x <= t,
+        "mustBeGreaterThan": lambda x, t: x > t,
+        "mustBeGreaterOrEqualTo": lambda x, t: x >= t,
+    }
+    for op, check in ops.items():
+        if op in rule:
+            return check(measure, rule[op]), f"{measure:g} ({op} {rule[op]})"
+    return measure == 0, f"{measure:g} failing (must be 0)"
+
+
+def _evaluate_schema_rules(schema: Schema, envelopes: list[dict[str, Any]]) -> list[RuleResult]:
+    out: list[RuleResult] = []
+    for rule in schema.quality:
+        if rule.get("type") != "custom" or rule.get("engine") != ENGINE:
+            continue
+        name = str(rule.get("name") or rule.get("implementation"))
+        try:
+            predicate = compile_rule(str(rule["implementation"]))
+        except RuleError as e:
+            out.append(
+                RuleResult(schema.name, name, rule.get("dimension"), "error", 0, 0, False, str(e))
+            )
+            continue
+        failed = 0
+        for env in envelopes:
+            try:
+                ok = predicate(env)
+            except Exception:  # a rule that cannot even be evaluated on this event fails it
+                ok = False
+            failed += not ok
+        passed, detail = _threshold_ok(rule, failed, len(envelopes))
+        out.append(
+            RuleResult(
+                schema.name,
+                name,
+                rule.get("dimension"),
+                str(rule.get("severity", "error")),
+                len(envelopes),
+                failed,
+                passed,
+                detail,
+            )  # fmt: skip
+        )
+    for prop in schema.properties:
+        for rule in prop.quality:
+            metric = rule.get("metric")
+            values = [env.get(prop.name) for env in envelopes]
+            if metric == "duplicateValues":
+                counts = Counter(v for v in values if v is not None)
+                failed = sum(n - 1 for n in counts.values() if n > 1)
+            elif metric == "nullValues":
+                failed = sum(v is None for v in values)
+            elif metric == "invalidValues":
+                valid = set((rule.get("arguments") or {}).get("validValues") or ())
+                failed = sum(v is not None and v not in valid for v in values)
+            else:
+                continue
+            passed, detail = _threshold_ok(rule, failed, len(values))
+            out.append(
+                RuleResult(
+                    schema.name,
+                    str(rule.get("name") or f"{prop.name}.{metric}"),
+                    rule.get("dimension"),
+                    str(rule.get("severity", "error")),
+                    len(values),
+                    failed,
+                    passed,
+                    detail,
+                )  # fmt: skip
+            )
+    return out
+
+
+def evaluate(
+    contract: Contract,
+    messages: Iterable[bytes | str | Mapping[str, Any]],
+    validator: Validator,
+    probe: FreshnessProbe = no_read_models,
+) -> ProductReport:
+    """One product's report over its sample."""
+    completeness = next(
+        (s.get("value") for s in contract.sla if s.get("property") == "completeness"), 100
+    )
+    report = ProductReport(contract.domain, required_valid_percent=float(completeness))
+    by_type: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for m in messages:
+        report.sampled += 1
+        result = validator(m)
+        if isinstance(result, Invalid):
+            report.reasons[result.kind] += 1
+            report.examples.setdefault(result.kind, str(result))
+            continue
+        report.valid += 1
+        by_type[(result["event_type"], result["schema_version"])].append(result)
+    for schema in contract.events():
+        sample = by_type.get((str(schema.event_type), int(schema.schema_version or 0)), [])
+        report.rules += _evaluate_schema_rules(schema, sample)
+    for sla in contract.sla:
+        if sla.get("property") != "freshness":
+            continue
+        name = str(sla.get("element"))
+        report.freshness.append(
+            FreshnessResult(name, _seconds(sla.get("value"), sla.get("unit")), probe(name))
+        )
+    return report
+
+
+def evaluate_all(
+    contracts: Mapping[str, Contract],
+    samples: Mapping[str, list[Any]],
+    validator: Validator,
+    probe: FreshnessProbe = no_read_models,
+) -> list[ProductReport]:
+    """Reports for every product; a sample under "-" (unattributable) is its own report."""
+    reports = [evaluate(c, samples.get(d, []), validator, probe) for d, c in contracts.items()]
+    if samples.get("-"):
+        stray = ProductReport("-")
+        for m in samples["-"]:
+            stray.sampled += 1
+            r = validator(m)
+            if isinstance(r, Invalid):
+                stray.reasons[r.kind] += 1
+                stray.examples.setdefault(r.kind, str(r))
+            else:
+                stray.valid += 1
+        reports.append(stray)
+    return reports

@@ -1,0 +1,84 @@
+"""Contract tests over in-memory samples: validity, quality rules, freshness against the SLA."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from hindsight.contracts.model import default_contracts
+from hindsight.contracts.quality import NOT_MEASURED, evaluate, evaluate_all, route
+from hindsight.contracts.validator import Validator
+from tests.unit.hindsight.contracts.scenario import envelopes
+
+CONTRACTS = default_contracts()
+VALIDATOR = Validator(CONTRACTS)
+
+
+def _orders() -> list[dict[str, Any]]:
+    return [e for e in envelopes() if e["aggregate_type"] == "order"]
+
+
+def test_the_real_workload_meets_every_contract() -> None:
+    reports = evaluate_all(CONTRACTS, route(envelopes(), CONTRACTS), VALIDATOR)
+    assert {r.domain for r in reports} == set(CONTRACTS)
+    assert all(r.breaches == [] for r in reports), [r.breaches for r in reports]
+    orders = next(r for r in reports if r.domain == "orders")
+    assert orders.valid_percent == 100.0
+    totals = next(q for q in orders.rules if q.name == "order_total_adds_up")
+    assert totals.passed and totals.checked == 3
+
+
+def test_a_failed_error_rule_is_a_breach() -> None:
+    sample = _orders()
+    placed = next(e for e in sample if e["event_type"] == "OrderPlaced")
+    placed["data"]["total_cents"] += 1
+    report = evaluate(CONTRACTS["orders"], sample, VALIDATOR)
+    rule = next(q for q in report.rules if q.name == "order_total_adds_up")
+    assert (rule.failed, rule.passed, rule.breach) == (1, False, True)
+    assert report.breaches == [f"rule OrderPlaced.order_total_adds_up: {rule.detail}"]
+
+
+def test_duplicates_from_at_least_once_delivery_warn_but_do_not_fail() -> None:
+    sample = _orders()
+    sample.append(copy.deepcopy(sample[0]))
+    report = evaluate(CONTRACTS["orders"], sample, VALIDATOR)
+    dup = next(q for q in report.rules if q.name == "event_id_unique" and q.failed)
+    assert dup.severity == "warning" and not dup.breach
+    assert report.breaches == []
+
+
+def test_invalid_events_break_completeness_and_are_counted_by_reason() -> None:
+    sample: list[Any] = [json.dumps(e).encode() for e in _orders()]
+    sample += [b"garbage", json.dumps({**_orders()[0], "version": "1"}).encode()]
+    report = evaluate(CONTRACTS["orders"], sample, VALIDATOR)
+    assert report.sampled == len(sample) and report.valid == len(sample) - 2
+    assert report.reasons == {"not JSON": 1, "wrong type": 1}
+    assert report.examples["wrong type"].startswith("wrong type: version:")
+    assert report.breaches and report.breaches[0].startswith("valid 81.82 % < 100 %")
+
+
+def test_freshness_is_measured_by_the_probe_against_the_sla() -> None:
+    lags = {"orders": 1.5, "Order": 7.0}
+    report = evaluate(CONTRACTS["orders"], _orders(), VALIDATOR, probe=lags.get)
+    status = {f.read_model: f.status for f in report.freshness}
+    assert status == {
+        "orders": "ok",
+        "Order": "breach",
+        "PLACED": NOT_MEASURED,
+        "CONTAINS": NOT_MEASURED,
+    }
+    assert report.breaches == ["freshness Order: lag 7.0 s > 5 s"]
+
+
+def test_no_read_model_yet_is_reported_not_failed() -> None:
+    report = evaluate(CONTRACTS["customers"], [], VALIDATOR)
+    assert {f.status for f in report.freshness} == {NOT_MEASURED}
+    assert report.breaches == [] and report.valid_percent is None
+
+
+def test_unattributable_messages_are_kept_and_fail() -> None:
+    samples = route([b"garbage", {"event_type": "Nope", "aggregate_type": "x"}], CONTRACTS)
+    assert len(samples["-"]) == 2
+    stray = evaluate_all(CONTRACTS, samples, VALIDATOR)[-1]
+    assert stray.domain == "-" and stray.breaches
