@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay generate status logs urls demo test test-unit test-integration lint bench bench-store bench-validator contracts
+.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration lint bench bench-store bench-validator contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -24,13 +24,20 @@ up: $(STAMP) ## start Kafka, Flink, Elasticsearch, Neo4j, PostgreSQL on 127.0.0.
 	@$(HS) stack up
 
 down: ## stop the service, the relay and the servers `make up` started, by pid
-	@if [ -x $(HS) ]; then $(HS) service stop; $(HS) relay stop; $(HS) stack down; fi
+	@if [ -x $(HS) ]; then $(HS) service stop; $(HS) relay stop; $(HS) sink stop; \
+	  $(HS) stack down; fi
 
 serve: $(STAMP) ## start the HTTP command service on 127.0.0.1:8000 in the background
 	@$(HS) service start
 
 relay: $(STAMP) ## start the outbox relay (event store -> Kafka) in the background
 	@$(HS) relay start
+
+submit: $(STAMP) ## submit the PyFlink projection job to the cluster (FROM=<savepoint> to resume)
+	@$(HS) job submit $(if $(FROM),--from $(FROM))
+
+savepoint: $(STAMP) ## take a savepoint of the running projection job and print its path
+	@$(HS) job savepoint
 
 generate: $(STAMP) ## generate N events through the service: make generate N=10000
 	@$(HS) generate --events $(or $(N),10000)

@@ -73,3 +73,8 @@ def service(s: Settings) -> Background:
 def relay(s: Settings) -> Background:
     argv = [sys.executable, "-m", "hindsight.cli", "relay", "run"]
     return Background("relay", argv, lambda: True)
+
+
+def sink(s: Settings, name: str) -> Background:
+    argv = [sys.executable, "-m", "hindsight.cli", "sink", "run", name]
+    return Background(f"sink-{name}", argv, lambda: True)

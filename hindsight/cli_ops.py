@@ -16,6 +16,42 @@ from hindsight.settings import get_settings
 console = Console()
 service_app = typer.Typer(help="The HTTP command service (FastAPI).", no_args_is_help=True)
 relay_app = typer.Typer(help="The outbox relay: event store -> Kafka.", no_args_is_help=True)
+sink_app = typer.Typer(
+    help="The sink workers: projection changes -> Elasticsearch / Neo4j.", no_args_is_help=True
+)
+SINKS = ("elasticsearch", "neo4j")
+
+
+@sink_app.command("run")
+def sink_run(
+    name: Annotated[str, typer.Argument(help="elasticsearch or neo4j")],
+    until_idle: Annotated[float | None, typer.Option(help="stop after this many idle s")] = None,
+) -> None:
+    """Write one sink's changes (read_committed from Kafka), committing after each flush."""
+    from connectors.sink_main import run_sink
+
+    if name not in SINKS:
+        raise typer.BadParameter(f"sink must be one of {', '.join(SINKS)}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stats = run_sink(name, get_settings(), until_idle_s=until_idle)  # type: ignore[arg-type]
+    console.print(f"sink {name}: {stats}")
+
+
+@sink_app.command("start")
+def sink_start() -> None:
+    """Run both sink workers in the background (pid files; `make down` stops them)."""
+    s = get_settings()
+    for name in SINKS:
+        started = background.sink(s, name).start(s)
+        console.print(f"sink {name}: {'started' if started else 'already running'}")
+
+
+@sink_app.command("stop")
+def sink_stop() -> None:
+    s = get_settings()
+    for name in SINKS:
+        if background.sink(s, name).stop(s):
+            console.print(f"sink {name}: stopped")
 
 
 @service_app.command("start")

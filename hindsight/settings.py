@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     kafka_topic_prefix: str = "hindsight"
     relay_batch_size: int = 2000
 
+    # read models: prefixes give a test (or a rebuild) private copies of indices and labels
+    es_alias_prefix: str = ""
+    neo4j_label_prefix: str = ""
+
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.host}:{self.kafka_port}"

@@ -22,7 +22,9 @@ from hindsight.aggregate import DomainError
 from hindsight.commands import AggregateNotFound, CommandHandler, ContractViolation
 from hindsight.events import parse_time
 from hindsight.eventstore.base import ConcurrencyError, IdempotencyKeyReused
+from hindsight.service.queries import query_router
 from hindsight.service.schemas import component_schemas
+from hindsight.settings import Settings
 
 
 class ApiError(Exception):
@@ -35,7 +37,7 @@ def kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def create_app(handler: CommandHandler) -> FastAPI:
+def create_app(handler: CommandHandler, settings: Settings | None = None) -> FastAPI:
     domain = handler.domain
     app = FastAPI(
         title=f"Hindsight command service ({domain.name})",
@@ -246,6 +248,9 @@ def create_app(handler: CommandHandler) -> FastAPI:
             )
             app.openapi_schema = schema
         return app.openapi_schema
+
+    if settings is not None:
+        app.include_router(query_router(settings))
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -52,6 +52,8 @@ class FlinkLayout:
         }
         if "HOME" in os.environ:
             env["HOME"] = os.environ["HOME"]
+        # the job's client reads Hindsight's configuration (topic prefix, ...) at submission
+        env.update({k: v for k, v in os.environ.items() if k.startswith("HINDSIGHT_")})
         return env
 
     def write(self) -> None:
@@ -60,7 +62,11 @@ class FlinkLayout:
         self.lib.mkdir(parents=True, exist_ok=True)
         for old in self.lib.glob("*.jar"):
             old.unlink()
-        for jar in [*(home / "lib").glob("*.jar"), *connectors.glob("*.jar")]:
+        # flink-python (with pemja, thread mode's embedded interpreter) joins the cluster's
+        # classpath: pemja's native library can be loaded by one classloader only, so loading
+        # it per job fails on the second Python job a TaskManager runs
+        python_jar = sorted((home / "opt").glob("flink-python-*.jar"))
+        for jar in [*(home / "lib").glob("*.jar"), *python_jar, *connectors.glob("*.jar")]:
             (self.lib / jar.name).symlink_to(jar)
         self.conf.mkdir(parents=True, exist_ok=True)
         for name in (
@@ -110,6 +116,7 @@ class FlinkLayout:
             },
             "io": {"tmp": {"dirs": str(self.base / "tmp")}},
             "web": {"submit": {"enable": True}, "cancel": {"enable": True}},
+            "classloader": {"parent-first-patterns": {"additional": "pemja."}},
         }
         (self.conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         (self.conf / "masters").write_text(f"{h}:{self.s.flink_rest_port}\n")

@@ -1,4 +1,4 @@
-"""The relay publishes the log in order, confirms only acknowledged batches, resumes after a crash."""
+"""The relay publishes the log in order, confirms only acknowledged batches, resumes."""
 
 from __future__ import annotations
 

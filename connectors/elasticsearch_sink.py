@@ -1,0 +1,221 @@
+"""Elasticsearch sink: search read models written with external versioning.
+
+`_id` is the Output id and `version` the Output version with `version_type=external`, so
+Elasticsearch itself refuses anything not newer than what it holds (409). No read-before-
+write and no scripts: a replayed, duplicated or reordered output is a cheap rejected bulk
+item, counted as stale. Writes go through the alias, so a rebuilt generation can be swapped
+in behind it without touching the sink.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
+
+from connectors.sink_worker import (
+    SINK_RETRY,
+    InvalidOutput,
+    RetryPolicy,
+    SinkError,
+    SinkUnavailable,
+    WriteResult,
+    latest_per_key,
+    with_backoff,
+)
+from pipelines.model import Output
+from pipelines.read_models import INDEX_SPECS, IndexSpec
+
+log = logging.getLogger("hindsight.sink.elasticsearch")
+
+_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+class _Retryable(Exception):
+    """The whole request or some items failed in a way another attempt can fix."""
+
+
+class ElasticsearchSink:
+    """Bulk-writes Outputs to the index aliases of `specs` (default: the commerce models).
+
+    alias_prefix / generation: tests pass a unique prefix to own private indices and aliases
+    (`<prefix><alias>` -> `<prefix><alias>-<generation>`); production uses neither.
+    refresh: "false" in production (Elasticsearch refreshes every second); tests that read
+    right after a write may pass "wait_for".
+    """
+
+    name = "elasticsearch"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        specs: Mapping[str, IndexSpec] = INDEX_SPECS,
+        alias_prefix: str = "",
+        generation: int = 1,
+        retry: RetryPolicy = SINK_RETRY,
+        start_timeout_s: float = 60.0,
+        request_timeout_s: float = 30.0,
+        refresh: str = "false",
+    ) -> None:
+        self.specs = dict(specs)
+        self.alias_prefix = alias_prefix
+        self.generation = generation
+        self.retry = retry
+        self.start_timeout_s = start_timeout_s
+        self.refresh = refresh
+        # retries are ours (backoff, per-item): the client must not retry behind our back
+        self.client = Elasticsearch(
+            url, request_timeout=request_timeout_s, max_retries=0, retry_on_timeout=False
+        )
+
+    def alias(self, target: str) -> str:
+        return self.specs[target].alias_name(self.alias_prefix)
+
+    def index(self, target: str) -> str:
+        return self.specs[target].index_name(self.generation, self.alias_prefix)
+
+    # ------------------------------------------------------------------ start-up
+
+    def start(self) -> None:
+        """Wait for a usable cluster, then make sure every alias exists (idempotent)."""
+        policy = RetryPolicy(max_backoff_s=5.0, budget_s=self.start_timeout_s)
+
+        def healthy() -> None:
+            try:
+                health = self.client.cluster.health(wait_for_status="yellow", timeout="5s")
+            except (TransportConnectionError, ConnectionTimeout) as err:
+                raise _Retryable(str(err)) from err
+            if health.get("timed_out") or health.get("status") == "red":
+                raise _Retryable(f"cluster status {health.get('status')}")
+
+        with_backoff(healthy, policy, (_Retryable,), what="elasticsearch health check")
+        for target in self.specs:
+            self._ensure_alias(target)
+
+    def _ensure_alias(self, target: str) -> None:
+        alias, index = self.alias(target), self.index(target)
+        if self.client.indices.exists_alias(name=alias):
+            return
+        body = self.specs[target].create_body()
+        try:
+            self.client.indices.create(
+                index=index,
+                settings=body["settings"],
+                mappings=body["mappings"],
+                aliases={alias: {"is_write_index": True}},
+            )
+            log.info("created index %s behind alias %s", index, alias)
+        except BadRequestError as err:
+            if err.error != "resource_already_exists_exception":
+                raise
+            # the index exists (made by hand or a racing worker) but not the alias: add it
+            self.client.indices.put_alias(index=index, name=alias, is_write_index=True)
+            log.info("aliased existing index %s as %s", index, alias)
+
+    # ------------------------------------------------------------------ writing
+
+    def validate(self, output: Output) -> None:
+        if output.target not in self.specs:
+            raise InvalidOutput(
+                f"unknown index alias {output.target!r}; known: {', '.join(self.specs)}"
+            )
+        if len(output.id.encode()) > 512:
+            raise InvalidOutput("id longer than 512 bytes (Elasticsearch _id limit)")
+
+    def write(self, outputs: Sequence[Output]) -> WriteResult:
+        """One bulk request per attempt; only the failed items go into the next attempt.
+
+        Item outcomes: 2xx written; 409 stale (external version not newer); 400 rejected for
+        good (the body breaks the mapping: the worker dead-letters it); anything else is
+        retried with backoff, then SinkUnavailable (429/5xx) or SinkError."""
+        result = WriteResult()
+        pending = latest_per_key(outputs)
+        for o in pending:
+            self.validate(o)
+        last_failures: list[tuple[int, str]] = []
+
+        def attempt() -> None:
+            nonlocal pending, last_failures
+            try:
+                response = self.client.bulk(operations=self._operations(pending),
+                                            refresh=self.refresh)  # fmt: skip
+            except (TransportConnectionError, ConnectionTimeout) as err:
+                raise _Retryable(str(err)) from err
+            except ApiError as err:
+                if err.meta.status in _RETRYABLE_STATUS:
+                    raise _Retryable(f"HTTP {err.meta.status}: {err.message}") from err
+                raise SinkError(f"bulk request refused: {err}") from err
+            retry: list[Output] = []
+            last_failures = []
+            for item, output in zip(response["items"], pending, strict=True):
+                r = item["index"]
+                status = r["status"]
+                if status < 300:
+                    result.written += 1
+                elif status == 409:
+                    result.skipped_stale += 1
+                elif status == 400:
+                    result.rejected.append((output, _reason(r)))
+                else:
+                    retry.append(output)
+                    last_failures.append((status, _reason(r)))
+            pending = retry
+            if retry:
+                raise _Retryable(f"{len(retry)} items failed, e.g. {last_failures[0]}")
+
+        def count_retry() -> None:
+            result.retries += 1
+
+        try:
+            with_backoff(attempt, self.retry, (_Retryable,), what="elasticsearch bulk",
+                         on_retry=count_retry)  # fmt: skip
+        except SinkUnavailable:
+            if last_failures and any(s not in _RETRYABLE_STATUS for s, _ in last_failures):
+                raise SinkError(f"bulk items keep failing: {last_failures[:3]}") from None
+            raise
+        return result
+
+    def _operations(self, outputs: Sequence[Output]) -> list[dict[str, Any]]:
+        ops: list[dict[str, Any]] = []
+        for o in outputs:
+            ops.append(
+                {
+                    "index": {
+                        "_index": self.alias(o.target),
+                        "_id": o.id,
+                        "version": o.version,
+                        "version_type": "external",
+                    }
+                }
+            )
+            ops.append(o.body)
+        return ops
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ------------------------------------------------------------------ for tests and ops
+
+    def drop(self) -> None:
+        """Delete this sink's indices (and so its aliases): test clean-up, rebuild drills."""
+        for target in self.specs:
+            self.client.indices.delete(index=self.index(target), ignore_unavailable=True)
+
+    def wait_searchable(self) -> None:
+        """Make every write so far visible to search (tests; production relies on refresh)."""
+        started = time.monotonic()
+        self.client.indices.refresh(index=[self.alias(t) for t in self.specs])
+        log.debug("refreshed in %.1f ms", (time.monotonic() - started) * 1000)
+
+
+def _reason(item: Mapping[str, Any]) -> str:
+    error = item.get("error") or {}
+    if isinstance(error, Mapping):
+        return f"{error.get('type')}: {error.get('reason')}"
+    return str(error)

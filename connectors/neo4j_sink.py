@@ -1,0 +1,153 @@
+"""Neo4j sink: graph read models written as one UNWIND statement per pattern per batch.
+
+A batch is one write transaction, so a crash leaves the graph at the previous batch, never
+half-way through one. Each pattern's statement guards on the primary node's `version` (see
+`pipelines.read_models`), which makes a re-delivered batch a no-op; the statement returns
+how many rows passed the guard, the rest are reported as stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
+
+from connectors.sink_worker import (
+    SINK_RETRY,
+    InvalidOutput,
+    RetryPolicy,
+    SinkError,
+    WriteResult,
+    latest_per_key,
+    with_backoff,
+)
+from pipelines.model import Output
+from pipelines.read_models import GRAPH_PATTERNS, GraphPattern, InvalidRow
+
+log = logging.getLogger("hindsight.sink.neo4j")
+
+_RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
+
+
+class Neo4jSink:
+    """Writes Outputs through the `patterns` (default: the commerce graph).
+
+    label_prefix: tests pass a unique prefix so the real statements run on private labels
+    (`T1a2bCustomer`), which isolates them from each other and from the platform's graph.
+    """
+
+    name = "neo4j"
+
+    def __init__(
+        self,
+        uri: str,
+        auth: tuple[str, str],
+        *,
+        patterns: Mapping[str, GraphPattern] = GRAPH_PATTERNS,
+        label_prefix: str = "",
+        database: str | None = None,
+        retry: RetryPolicy = SINK_RETRY,
+        start_timeout_s: float = 60.0,
+    ) -> None:
+        self.patterns = dict(patterns)
+        self.label_prefix = label_prefix
+        self.database = database
+        self.retry = retry
+        self.start_timeout_s = start_timeout_s
+        # the driver's own transaction retries stay short: backoff across an outage is ours
+        self.driver: Driver = GraphDatabase.driver(
+            uri, auth=auth, max_transaction_retry_time=5.0, connection_timeout=5.0
+        )
+        self._statements = {t: p.statement(label_prefix) for t, p in self.patterns.items()}
+
+    # ------------------------------------------------------------------ start-up
+
+    def start(self) -> None:
+        """Wait for the server, then create the uniqueness constraints MERGE relies on."""
+        policy = RetryPolicy(max_backoff_s=5.0, budget_s=self.start_timeout_s)
+        with_backoff(self.driver.verify_connectivity, policy, _RETRYABLE,
+                     what="neo4j connectivity check")  # fmt: skip
+        wanted = dict.fromkeys(
+            s for p in self.patterns.values() for s in p.constraint_statements(self.label_prefix)
+        )
+        for statement in wanted:
+            self.driver.execute_query(statement, database_=self.database)
+
+    # ------------------------------------------------------------------ writing
+
+    def validate(self, output: Output) -> None:
+        pattern = self.patterns.get(output.target)
+        if pattern is None:
+            raise InvalidOutput(
+                f"unknown graph pattern {output.target!r}; known: {', '.join(self.patterns)}"
+            )
+        try:
+            pattern.to_row(output)
+        except InvalidRow as err:
+            raise InvalidOutput(f"{output.target}: {err}") from None
+
+    def write(self, outputs: Sequence[Output]) -> WriteResult:
+        """All patterns of the batch in one transaction, in a fixed order (fewer deadlocks
+        between workers that share Product and Customer nodes)."""
+        result = WriteResult()
+        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for o in latest_per_key(outputs):
+            pattern = self.patterns.get(o.target)
+            if pattern is None:
+                raise InvalidOutput(f"unknown graph pattern {o.target!r}")
+            try:
+                rows[o.target].append(pattern.to_row(o))
+            except InvalidRow as err:
+                result.rejected.append((o, str(err)))
+        if not rows:
+            return result
+        total = sum(len(r) for r in rows.values())
+
+        def work(tx: ManagedTransaction) -> int:
+            applied = 0
+            for target in sorted(rows):
+                record = tx.run(self._statements[target], rows=rows[target]).single()
+                applied += record["applied"] if record is not None else 0
+            return applied
+
+        def attempt() -> int:
+            with self.driver.session(database=self.database) as session:
+                return session.execute_write(work)
+
+        def count_retry() -> None:
+            result.retries += 1
+
+        try:
+            applied = with_backoff(attempt, self.retry, _RETRYABLE, what="neo4j write",
+                                   on_retry=count_retry)  # fmt: skip
+        except Neo4jError as err:
+            if err.is_retryable():  # pragma: no cover - the driver retried already
+                raise
+            raise SinkError(f"neo4j refused the batch: {err}") from err
+        result.written = applied
+        result.skipped_stale = total - applied
+        return result
+
+    def close(self) -> None:
+        self.driver.close()
+
+    # ------------------------------------------------------------------ for tests and ops
+
+    def drop(self) -> None:
+        """Delete this sink's nodes and constraints (only meaningful with a label prefix)."""
+        labels = sorted({label for p in self.patterns.values() for label, _ in p.unique})
+        with self.driver.session(database=self.database) as session:
+            for label in labels:
+                # CALL ... IN TRANSACTIONS needs an auto-commit transaction: session.run
+                session.run(
+                    f"MATCH (n:{self.label_prefix}{label}) CALL (n) {{ DETACH DELETE n }} "
+                    "IN TRANSACTIONS OF 5000 ROWS"
+                ).consume()
+            drops = (s for p in self.patterns.values() for s in p.drop_constraint_statements(
+                self.label_prefix))  # fmt: skip
+            for statement in dict.fromkeys(drops):
+                session.run(statement).consume()

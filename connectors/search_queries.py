@@ -1,0 +1,115 @@
+"""Read-side queries over the Elasticsearch read models: full text, filters and facets.
+
+Queries name aliases, never indices, so a rebuilt read model swapped in behind an alias is
+what users see next. Only the standard analyzer exists on this node (no stemming), so
+matching is on words; `fuzziness: AUTO` forgives typos instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+
+def search_products(
+    es: Elasticsearch,
+    text: str | None = None,
+    *,
+    category: str | None = None,
+    min_price: int | None = None,
+    max_price: int | None = None,
+    in_stock: bool | None = None,
+    size: int = 10,
+    alias: str = "products",
+) -> dict[str, Any]:
+    """Products by words in their name, filtered; facets by category and price band."""
+    must: list[dict[str, Any]] = []
+    if text:
+        must.append({"match": {"name": {"query": text, "fuzziness": "AUTO"}}})
+    filters: list[dict[str, Any]] = []
+    if category:
+        filters.append({"term": {"category": category}})
+    if min_price is not None or max_price is not None:
+        bounds = {k: v for k, v in (("gte", min_price), ("lte", max_price)) if v is not None}
+        filters.append({"range": {"price": bounds}})
+    if in_stock:
+        filters.append({"range": {"stock_on_hand": {"gt": 0}}})
+    resp = es.search(
+        index=alias,
+        size=size,
+        query={"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+        sort=["_score", {"units_sold": "desc"}],
+        aggs={
+            "category": {"terms": {"field": "category", "size": 20}},
+            "price": {
+                "range": {
+                    "field": "price",
+                    "ranges": [
+                        {"key": "< 10", "to": 1000},
+                        {"key": "10-50", "from": 1000, "to": 5000},
+                        {"key": "50-100", "from": 5000, "to": 10000},
+                        {"key": ">= 100", "from": 10000},
+                    ],
+                }
+            },
+        },
+        track_total_hits=True,
+    )
+    return _result(resp)
+
+
+def search_orders(
+    es: Elasticsearch,
+    text: str | None = None,
+    *,
+    status: str | None = None,
+    customer_id: str | None = None,
+    min_total: int | None = None,
+    size: int = 10,
+    alias: str = "orders",
+) -> dict[str, Any]:
+    """Orders containing products whose name matches `text`; facets by status."""
+    must: list[dict[str, Any]] = []
+    if text:
+        must.append(
+            {
+                "nested": {
+                    "path": "lines",
+                    "query": {"match": {"lines.name": {"query": text, "fuzziness": "AUTO"}}},
+                }
+            }
+        )
+    filters: list[dict[str, Any]] = []
+    if status:
+        filters.append({"term": {"status": status}})
+    if customer_id:
+        filters.append({"term": {"customer_id": customer_id}})
+    if min_total is not None:
+        filters.append({"range": {"total": {"gte": min_total}}})
+    resp = es.search(
+        index=alias,
+        size=size,
+        query={"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+        sort=["_score", {"placed_at": "desc"}],
+        aggs={
+            "status": {"terms": {"field": "status"}},
+            "revenue": {"sum": {"field": "total"}},
+        },
+        track_total_hits=True,
+    )
+    return _result(resp)
+
+
+def _result(resp: Any) -> dict[str, Any]:
+    facets: dict[str, Any] = {}
+    for name, agg in resp.get("aggregations", {}).items():
+        if "buckets" in agg:
+            facets[name] = {str(b["key"]): b["doc_count"] for b in agg["buckets"]}
+        else:
+            facets[name] = agg.get("value")
+    return {
+        "total": resp["hits"]["total"]["value"],
+        "hits": [h["_source"] for h in resp["hits"]["hits"]],
+        "facets": facets,
+    }

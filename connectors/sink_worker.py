@@ -1,0 +1,487 @@
+"""The generic sink worker: Kafka sink topic -> bounded batches -> a read-model sink.
+
+Delivery is at-least-once by construction: offsets are committed synchronously only after
+the sink said the whole batch is durable (and its dead letters were acknowledged), so a crash
+anywhere re-delivers at most the uncommitted batch. The sinks make that exactly-once in
+effect: every write is guarded by `Output.version`, so a re-delivered, duplicated or older
+output is counted as stale and changes nothing.
+
+The consumer reads with `isolation.level=read_committed` because the Flink job writes the
+topic with transactions committed on checkpoints; aborted attempts of a failed checkpoint
+must never reach a read model.
+
+While a server is down the worker does not drop and does not commit: it pauses its
+partitions (polling on, so the group keeps it as a member), waits with exponential backoff
+and retries the same batch until the server answers or it is told to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from types import FrameType
+from typing import Any, Protocol, TypeVar
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from hindsight.contracts import dead_letter
+from hindsight.contracts.ports import DLQ_TOPIC
+from pipelines.model import Output
+
+log = logging.getLogger("hindsight.sink")
+
+_MAX_BLOCK_S = 0.5
+
+T = TypeVar("T")
+
+# ------------------------------------------------------------------ the contract with sinks
+
+
+class SinkError(RuntimeError):
+    """A sink failure the worker must not paper over (the batch stays uncommitted)."""
+
+
+class SinkUnavailable(SinkError):
+    """The server stayed unreachable or overloaded for the sink's whole retry budget.
+
+    Retryable by definition: the worker keeps the batch and tries again later."""
+
+
+class InvalidOutput(ValueError):
+    """A record that is not an Output this sink can write: dead-lettered, never retried."""
+
+
+@dataclass
+class WriteResult:
+    """What one `Sink.write` did. `rejected` are outputs the server refused for good (e.g. a
+    body that breaks the mapping): the worker dead-letters them instead of stalling."""
+
+    written: int = 0
+    skipped_stale: int = 0
+    retries: int = 0
+    rejected: list[tuple[Output, str]] = field(default_factory=list)
+
+
+class Sink(Protocol):
+    """One destination. `write` returns only when every output is durable, stale or rejected;
+    it raises `SinkUnavailable` when the server stays down and `SinkError` otherwise."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def validate(self, output: Output) -> None:
+        """Raise InvalidOutput if the output can never be written (unknown target, bad body)."""
+        ...
+
+    def write(self, outputs: Sequence[Output]) -> WriteResult: ...
+
+    def close(self) -> None: ...
+
+
+def latest_per_key(outputs: Iterable[Output]) -> list[Output]:
+    """Keep only the highest version per (target, id), in order of first appearance.
+
+    A batch often holds several folds of one hot key; writing only the newest one is what the
+    version guard would leave anyway, at a fraction of the work (and a bulk request with two
+    operations on one id would conflict with itself)."""
+    best: dict[tuple[str, str], Output] = {}
+    for o in outputs:
+        key = (o.target, o.id)
+        held = best.get(key)
+        if held is None or o.version > held.version:
+            best[key] = o
+    return list(best.values())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with a budget; a budget of None means retry until it works."""
+
+    initial_s: float = 0.2
+    multiplier: float = 2.0
+    max_backoff_s: float = 10.0
+    budget_s: float | None = 60.0
+
+    def delays(self) -> Iterable[float]:
+        delay = self.initial_s
+        while True:
+            yield delay
+            delay = min(delay * self.multiplier, self.max_backoff_s)
+
+
+def with_backoff(
+    attempt: Callable[[], T],
+    policy: RetryPolicy,
+    retryable: tuple[type[BaseException], ...],
+    *,
+    what: str,
+    on_retry: Callable[[], None] | None = None,
+) -> T:
+    """Run `attempt` until it returns, retrying `retryable` errors within the policy's budget.
+
+    Raises SinkUnavailable (chained to the last error) when the budget is spent."""
+    start = time.monotonic()
+    for delay in policy.delays():
+        try:
+            return attempt()
+        except retryable as err:
+            elapsed = time.monotonic() - start
+            if policy.budget_s is not None and elapsed + delay > policy.budget_s:
+                raise SinkUnavailable(
+                    f"{what}: still failing after {elapsed:.1f} s: {err}"
+                ) from err
+            log.warning("%s failed (%s); retrying in %.2f s", what, err, delay)
+            if on_retry is not None:
+                on_retry()
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# a sink's own budget per write: past it the worker pauses and keeps retrying the batch
+SINK_RETRY = RetryPolicy(budget_s=30.0)
+
+
+# ------------------------------------------------------------------ parsing and batching
+
+
+def parse_output(value: bytes | None, sink: Sink) -> Output:
+    """Strictly decode one record; anything short of a well-formed Output for `sink` raises.
+
+    `Output.from_dict` coerces (int("3")); here a wrong type is a broken producer and must be
+    seen in the dead-letter topic, not quietly repaired."""
+    if value is None:
+        raise InvalidOutput("empty value (tombstone)")
+    try:
+        d = orjson.loads(value)
+    except orjson.JSONDecodeError as err:
+        raise InvalidOutput(f"not JSON: {err}") from None
+    if not isinstance(d, dict):
+        raise InvalidOutput(f"expected a JSON object, got {type(d).__name__}")
+    missing = [k for k in ("sink", "target", "id", "version", "body") if k not in d]
+    if missing:
+        raise InvalidOutput(f"missing field(s): {', '.join(missing)}")
+    if d["sink"] != sink.name:
+        raise InvalidOutput(f"sink {d['sink']!r} on the {sink.name!r} topic")
+    if not isinstance(d["target"], str) or not isinstance(d["id"], str) or not d["id"]:
+        raise InvalidOutput("target and id must be non-empty strings")
+    version = d["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise InvalidOutput(f"version must be a non-negative integer, got {version!r}")
+    if not isinstance(d["body"], dict):
+        raise InvalidOutput(f"body must be an object, got {type(d['body']).__name__}")
+    output = Output(d["sink"], d["target"], d["id"], version, d["body"])
+    sink.validate(output)
+    return output
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Knobs of one worker. Batch defaults were chosen by measurement (see sink_main)."""
+
+    topic: str
+    group_id: str
+    bootstrap: str
+    max_records: int = 2000
+    max_wait_ms: int = 500
+    dlq_topic: str = DLQ_TOPIC
+    poll_batch: int = 500
+    outage_backoff: RetryPolicy = RetryPolicy(initial_s=0.5, max_backoff_s=30.0, budget_s=None)
+    consumer_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SinkStats:
+    """Counters since start. `lag` is records behind the high watermark at the last flush."""
+
+    consumed: int = 0
+    written: int = 0
+    skipped_stale: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    flushes: int = 0
+    last_flush_ms: float = 0.0
+    last_batch: int = 0
+    lag: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SinkWorker:
+    """Consume one sink topic into one sink. Not thread-safe except for `stop()`."""
+
+    def __init__(self, sink: Sink, config: WorkerConfig) -> None:
+        self.sink = sink
+        self.config = config
+        self.stats = SinkStats()
+        self._stop = threading.Event()
+        self._batch: list[Message] = []
+        self._batch_started = 0.0
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+
+    # -------------------------------------------------------------- lifecycle
+
+    def stop(self) -> None:
+        """Ask the loop to flush, commit and return (safe from signal handlers and threads)."""
+        self._stop.set()
+
+    def run(self, until_idle_s: float | None = None) -> SinkStats:
+        """Consume until stopped (SIGTERM/SIGINT or `stop()`), or until nothing arrived for
+        `until_idle_s` seconds with the batch flushed: how tests and the demo drain a topic."""
+        restore = self._install_signal_handlers()
+        self.sink.start()
+        consumer = self._consumer = Consumer(self._consumer_config())
+        self._producer = Producer(
+            {
+                "bootstrap.servers": self.config.bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+            }
+        )
+        consumer.subscribe([self.config.topic], on_revoke=self._on_revoke)
+        log.info("sink %s consuming %s as %s", self.sink.name, self.config.topic,
+                 self.config.group_id)  # fmt: skip
+        clean = False
+        try:
+            last_record = time.monotonic()
+            while not self._stop.is_set():
+                messages = consumer.consume(self._want(), timeout=self._wait_s())
+                now = time.monotonic()
+                for msg in messages:
+                    if msg.error() is not None:
+                        self._on_error(msg.error())
+                        continue
+                    if not self._batch:
+                        self._batch_started = now
+                    self._batch.append(msg)
+                    last_record = now
+                if self._due(now):
+                    self._flush()
+                if (
+                    until_idle_s is not None
+                    and not self._batch
+                    and time.monotonic() - last_record >= until_idle_s
+                ):
+                    break
+            if self._batch:
+                self._flush()
+            clean = True
+        finally:
+            if not clean:
+                log.error("sink %s stopping on an error; %d records left uncommitted for "
+                          "redelivery", self.sink.name, len(self._batch))  # fmt: skip
+            self._batch = []
+            consumer.close()
+            if self._producer is not None:
+                self._producer.flush(10)
+            self.sink.close()
+            restore()
+        return self.stats
+
+    # -------------------------------------------------------------- the batch
+
+    def _want(self) -> int:
+        return max(1, min(self.config.poll_batch, self.config.max_records - len(self._batch)))
+
+    def _wait_s(self) -> float:
+        # librdkafka blocks signals' Python handlers while it waits: short slices keep
+        # SIGTERM and stop() responsive whatever max_wait_ms is
+        if not self._batch:
+            return min(self.config.max_wait_ms / 1000, _MAX_BLOCK_S)
+        left = self.config.max_wait_ms / 1000 - (time.monotonic() - self._batch_started)
+        return max(0.0, min(left, _MAX_BLOCK_S))
+
+    def _due(self, now: float) -> bool:
+        if not self._batch:
+            return False
+        full = len(self._batch) >= self.config.max_records
+        late = (now - self._batch_started) * 1000 >= self.config.max_wait_ms
+        return full or late or self._stop.is_set()
+
+    def _flush(self) -> None:
+        """Parse, write (retrying across outages), dead-letter, then commit. In that order:
+        a commit is a promise that everything up to the offset is in the read model or the
+        dead-letter topic."""
+        started = time.monotonic()
+        batch, self._batch = self._batch, []
+        outputs: list[Output] = []
+        dead: list[tuple[Message, str]] = []
+        by_output: dict[int, Message] = {}
+        for msg in batch:
+            try:
+                output = parse_output(msg.value(), self.sink)
+            except InvalidOutput as err:
+                dead.append((msg, str(err)))
+                continue
+            by_output[id(output)] = msg
+            outputs.append(output)
+        result = self._write_patiently(outputs) if outputs else WriteResult()
+        for output, reason in result.rejected:
+            dead.append((by_output[id(output)], f"rejected by {self.sink.name}: {reason}"))
+        if dead:
+            self._dead_letter(dead)
+        self._commit(batch)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        s = self.stats
+        s.consumed += len(batch)
+        s.written += result.written
+        s.skipped_stale += result.skipped_stale
+        s.dead_lettered += len(dead)
+        s.retries += result.retries
+        s.flushes += 1
+        s.last_flush_ms = elapsed_ms
+        s.last_batch = len(batch)
+        s.lag = self._lag()
+        log.info(
+            "sink %s flushed %d records (%d written, %d stale, %d dead-lettered) in %.1f ms, "
+            "lag %d",
+            self.sink.name,
+            len(batch),
+            result.written,
+            result.skipped_stale,
+            len(dead),
+            elapsed_ms,
+            s.lag,
+        )
+
+    def _write_patiently(self, outputs: list[Output]) -> WriteResult:
+        """`sink.write`, retried for as long as the server is unavailable and we are running.
+
+        The partitions are paused meanwhile and the consumer keeps polling, so the group does
+        not evict this member (max.poll.interval.ms) and nothing new is fetched."""
+        assert self._consumer is not None
+        consumer = self._consumer
+        delays = iter(self.config.outage_backoff.delays())
+        paused: list[TopicPartition] = []
+        try:
+            while True:
+                try:
+                    return self.sink.write(outputs)
+                except SinkUnavailable as err:
+                    if self._stop.is_set():
+                        raise
+                    self.stats.retries += 1  # live: an outage shows while it lasts
+                    if not paused:
+                        paused = consumer.assignment()
+                        consumer.pause(paused)
+                    delay = next(delays)
+                    log.error("sink %s unavailable (%s); batch of %d kept, retry in %.1f s",
+                              self.sink.name, err, len(outputs), delay)  # fmt: skip
+                    deadline = time.monotonic() + delay
+                    while time.monotonic() < deadline and not self._stop.is_set():
+                        consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+        finally:
+            if paused:
+                consumer.resume(paused)
+
+    def _dead_letter(self, dead: list[tuple[Message, str]]) -> None:
+        assert self._producer is not None
+        producer = self._producer
+        failures: list[str] = []
+
+        def on_delivery(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                failures.append(str(err))
+
+        for msg, reason in dead:
+            log.warning("sink %s dead-letters %s[%d]@%d: %s", self.sink.name, msg.topic(),
+                        msg.partition(), msg.offset(), reason)  # fmt: skip
+            value = dead_letter(
+                msg.value() or b"",
+                reason,
+                source_topic=msg.topic() or self.config.topic,
+                partition=msg.partition() or 0,
+                offset=msg.offset() or 0,
+                job=f"sink-{self.sink.name}",
+            )
+            producer.produce(
+                self.config.dlq_topic,
+                key=msg.key(),
+                value=value,
+                headers=[("reason", reason.encode()), ("sink", self.sink.name.encode())],
+                on_delivery=on_delivery,
+            )
+        if producer.flush(30) or failures:
+            # not acknowledged: we must not commit past these records
+            raise SinkError(f"dead-letter publish failed: {failures[:3] or 'timeout'}")
+
+    def _commit(self, batch: list[Message]) -> None:
+        upto: dict[tuple[str, int], int] = {}
+        for msg in batch:
+            key = (msg.topic(), msg.partition())
+            upto[key] = max(upto.get(key, -1), msg.offset())
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in upto.items()]
+        assert self._consumer is not None
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as err:
+            # lost the partitions in a rebalance while writing: their next owner re-reads
+            # from the last commit and the version guard skips what we already wrote
+            if err.args[0].fatal():
+                raise
+            log.warning("sink %s: commit refused (%s); the batch will be re-delivered",
+                        self.sink.name, err)  # fmt: skip
+
+    def _lag(self) -> int:
+        assert self._consumer is not None
+        consumer = self._consumer
+        total = 0
+        try:
+            for tp in consumer.position(consumer.assignment()):
+                _, high = consumer.get_watermark_offsets(tp, cached=True)
+                if tp.offset >= 0 and high >= 0:
+                    total += max(0, high - tp.offset)
+        except KafkaException:  # a metric; never fail a flush over it
+            return self.stats.lag
+        return total
+
+    # -------------------------------------------------------------- callbacks
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # the uncommitted batch now belongs to the partitions' next owner, who re-reads it
+        # from the committed offsets; writing it here too would be harmless but slow
+        if self._batch:
+            log.info("sink %s: partitions revoked, %d uncommitted records left to their next "
+                     "owner", self.sink.name, len(self._batch))  # fmt: skip
+            self._batch = []
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._PARTITION_EOF:
+            return
+        if err.fatal():
+            raise KafkaException(err)
+        log.warning("sink %s: kafka: %s", self.sink.name, err)
+
+    def _consumer_config(self) -> dict[str, Any]:
+        return {
+            "bootstrap.servers": self.config.bootstrap,
+            "group.id": self.config.group_id,
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            **self.config.consumer_overrides,
+        }
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            log.info("sink %s: signal %d, flushing and stopping", self.sink.name, signum)
+            self.stop()
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+        return restore

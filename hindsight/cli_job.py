@@ -1,0 +1,143 @@
+"""`hindsight job ...`: submit the projection job to the standalone cluster, savepoint, cancel.
+
+Submission goes through `flink run -py` (the way a user submits PyFlink); the rest through
+the JobManager's REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from hindsight.settings import Settings, get_settings
+
+console = Console()
+job_app = typer.Typer(
+    help="The PyFlink projection job on the local Flink cluster.", no_args_is_help=True
+)
+JOB_FILE = Path(__file__).resolve().parent.parent / "jobs" / "projections.py"
+
+
+def _rest(
+    s: Settings, path: str, body: dict[str, Any] | None = None, method: str | None = None
+) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        f"{s.flink_url}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        raw = r.read()
+        return json.loads(raw) if raw else None
+
+
+def running_jobs(s: Settings, name: str | None = None) -> list[dict[str, Any]]:
+    jobs = _rest(s, "/jobs/overview")["jobs"]
+    name = name or f"{s.kafka_topic_prefix}-projections"
+    return [
+        j for j in jobs if j["name"] == name and j["state"] in ("RUNNING", "CREATED", "RESTARTING")
+    ]
+
+
+def submit(
+    s: Settings,
+    *,
+    from_savepoint: str | None = None,
+    parallelism: int | None = None,
+    extra: list[str] | None = None,
+) -> str:
+    from localstack.flink_cli import run_python_job
+
+    existing = running_jobs(s)
+    if existing:
+        return str(existing[0]["jid"])
+    args = list(extra or [])
+    result = run_python_job(
+        s,
+        JOB_FILE,
+        args,
+        detached=True,
+        from_savepoint=from_savepoint,
+        parallelism=parallelism,
+        timeout_s=300,
+    )
+    for line in result.stdout.splitlines():
+        if "JobID" in line:
+            return line.split()[-1]
+    raise RuntimeError(f"flink run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+
+def wait_running(s: Settings, job_id: str, timeout_s: float = 120) -> None:
+    """Until every task of the job is RUNNING (the sources have started reading)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = _rest(s, f"/jobs/{job_id}")
+        if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
+            raise RuntimeError(f"job {job_id} is {job['state']}; see `make logs S=flink`")
+        if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
+            return
+        time.sleep(1)
+    raise RuntimeError(f"job {job_id} not running after {timeout_s:.0f} s")
+
+
+@job_app.command("submit")
+def submit_cmd(
+    from_savepoint: Annotated[str | None, typer.Option("--from", help="savepoint path")] = None,
+    parallelism: Annotated[int | None, typer.Option(help="default: the cluster's (2)")] = None,
+) -> None:
+    """Submit jobs/projections.py to the cluster (no-op when it already runs)."""
+    s = get_settings()
+    job_id = submit(s, from_savepoint=from_savepoint, parallelism=parallelism)
+    wait_running(s, job_id)
+    console.print(f"projection job running: {job_id}  ({s.flink_url}/#/job/running/{job_id})")
+
+
+@job_app.command("savepoint")
+def savepoint_cmd(
+    stop: Annotated[bool, typer.Option(help="stop the job after the savepoint")] = False,
+) -> None:
+    """Take a savepoint of the running projection job and print its path."""
+    s = get_settings()
+    jobs = running_jobs(s)
+    if not jobs:
+        console.print("[red]error:[/] no projection job is running")
+        raise typer.Exit(1)
+    jid = jobs[0]["jid"]
+    target = (s.home / "flink" / "savepoints").as_uri()
+    path = "stop" if stop else "savepoints"
+    trigger = _rest(
+        s,
+        f"/jobs/{jid}/{path}",
+        {"targetDirectory": target, "cancel-job": False, "formatType": "CANONICAL"},
+        method="POST",
+    )
+    request_id = trigger["request-id"]
+    for _ in range(300):
+        status = _rest(s, f"/jobs/{jid}/savepoints/{request_id}")
+        if status["status"]["id"] == "COMPLETED":
+            op = status["operation"]
+            if "failure-cause" in op:
+                console.print(f"[red]savepoint failed:[/] {op['failure-cause']}")
+                raise typer.Exit(1)
+            console.print(op["location"])
+            return
+        time.sleep(1)
+    console.print("[red]error:[/] savepoint did not complete in 300 s")
+    raise typer.Exit(1)
+
+
+@job_app.command("cancel")
+def cancel_cmd() -> None:
+    """Cancel the running projection job (its last checkpoint is retained)."""
+    s = get_settings()
+    for job in running_jobs(s):
+        _rest(s, f"/jobs/{job['jid']}", method="PATCH")
+        console.print(f"cancelled {job['jid']}")

@@ -1,0 +1,117 @@
+"""`hindsight search ...` and `hindsight graph ...`: the read models, from the terminal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hindsight.settings import Settings, get_settings
+
+console = Console()
+graph_app = typer.Typer(help="Relationship queries over the Neo4j graph.", no_args_is_help=True)
+
+
+def es_client(s: Settings) -> Any:
+    from elasticsearch import Elasticsearch
+
+    return Elasticsearch(s.elasticsearch_url, request_timeout=30)
+
+
+def neo4j_driver(s: Settings) -> Any:
+    from neo4j import GraphDatabase
+
+    return GraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password))
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*(str(r.get(c, "")) for c in columns))
+    return table
+
+
+def _facets(facets: dict[str, Any]) -> None:
+    for name, values in facets.items():
+        if isinstance(values, dict):
+            shown = ", ".join(f"{k} ({v})" for k, v in values.items())
+        else:
+            shown = str(values)
+        console.print(f"  [bold]{name}[/]: {shown}")
+
+
+def search(
+    text: Annotated[str | None, typer.Argument(help="words to find")] = None,
+    orders: Annotated[bool, typer.Option("--orders", help="search orders, not products")] = False,
+    category: Annotated[str | None, typer.Option(help="products: filter by category")] = None,
+    status: Annotated[str | None, typer.Option(help="orders: filter by status")] = None,
+    customer: Annotated[str | None, typer.Option(help="orders: filter by customer id")] = None,
+    max_price: Annotated[int | None, typer.Option(help="products: max price, cents")] = None,
+    size: int = 10,
+) -> None:
+    """Full-text search over products (default) or orders, with filters and facets."""
+    from connectors import search_queries as q
+
+    es = es_client(get_settings())
+    if orders:
+        res = q.search_orders(es, text, status=status, customer_id=customer, size=size)
+        rows = [
+            {
+                **h,
+                "items": ", ".join(
+                    f"{li['quantity']}x {li.get('name') or li['product_id']}" for li in h["lines"]
+                ),
+            }
+            for h in res["hits"]
+        ]
+        cols = ["order_id", "customer_id", "status", "total", "items"]
+    else:
+        res = q.search_products(es, text, category=category, max_price=max_price, size=size)
+        rows, cols = (
+            res["hits"],
+            ["product_id", "name", "category", "price", "units_sold", "revenue", "stock_on_hand"],
+        )
+    console.print(
+        _table(f"{res['total']} {'orders' if orders else 'products'} for {text!r}", rows, cols)
+    )
+    _facets(res["facets"])
+
+
+@graph_app.command("orders")
+def graph_orders(customer_id: str) -> None:
+    """A customer's orders and what was in them."""
+    from connectors import graph_queries as g
+
+    with neo4j_driver(get_settings()) as d:
+        rows = g.customer_orders(d, customer_id)
+    for r in rows:
+        r["items"] = ", ".join(f"{li['quantity']}x {li['name']}" for li in r["lines"])
+    console.print(
+        _table(f"orders of {customer_id}", rows, ["order_id", "status", "total", "items"])
+    )
+
+
+@graph_app.command("together")
+def graph_together(product_id: str, limit: int = 10) -> None:
+    """Products bought together with a product."""
+    from connectors import graph_queries as g
+
+    with neo4j_driver(get_settings()) as d:
+        rows = g.bought_together(d, product_id, limit)
+    console.print(_table(f"bought with {product_id}", rows, ["product_id", "name", "orders"]))
+
+
+@graph_app.command("similar")
+def graph_similar(customer_id: str, limit: int = 10) -> None:
+    """Customers who bought the same products as a customer."""
+    from connectors import graph_queries as g
+
+    with neo4j_driver(get_settings()) as d:
+        rows = g.similar_customers(d, customer_id, limit)
+    console.print(
+        _table(f"customers like {customer_id}", rows, ["customer_id", "shared", "overlap"])
+    )

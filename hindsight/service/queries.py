@@ -1,0 +1,80 @@
+"""HTTP read endpoints over the projected read models (Elasticsearch search, Neo4j graph)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from hindsight.settings import Settings
+
+
+def query_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+
+    @cache
+    def es() -> Any:
+        from elasticsearch import Elasticsearch
+
+        return Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+
+    @cache
+    def graph() -> Any:
+        from neo4j import GraphDatabase
+
+        auth = (settings.neo4j_user, settings.neo4j_password)
+        return GraphDatabase.driver(settings.neo4j_uri, auth=auth)
+
+    @router.get("/search/products", tags=["search"])
+    def search_products(
+        q: str | None = None,
+        category: str | None = None,
+        min_price: int | None = Query(default=None, ge=0),
+        max_price: int | None = Query(default=None, ge=0),
+        in_stock: bool | None = None,
+        size: int = Query(default=10, ge=1, le=100),
+    ) -> dict[str, Any]:
+        from connectors.search_queries import search_products as run
+
+        return run(
+            es(),
+            q,
+            category=category,
+            min_price=min_price,
+            max_price=max_price,
+            in_stock=in_stock,
+            size=size,
+        )
+
+    @router.get("/search/orders", tags=["search"])
+    def search_orders(
+        q: str | None = None,
+        status: str | None = None,
+        customer_id: str | None = None,
+        min_total: int | None = Query(default=None, ge=0),
+        size: int = Query(default=10, ge=1, le=100),
+    ) -> dict[str, Any]:
+        from connectors.search_queries import search_orders as run
+
+        return run(es(), q, status=status, customer_id=customer_id, min_total=min_total, size=size)
+
+    @router.get("/graph/customers/{customer_id}/orders", tags=["graph"])
+    def customer_orders(customer_id: str) -> list[dict[str, Any]]:
+        from connectors.graph_queries import customer_orders as run
+
+        return run(graph(), customer_id)
+
+    @router.get("/graph/products/{product_id}/bought-together", tags=["graph"])
+    def bought_together(product_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
+        from connectors.graph_queries import bought_together as run
+
+        return run(graph(), product_id, limit)
+
+    @router.get("/graph/customers/{customer_id}/similar", tags=["graph"])
+    def similar(customer_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
+        from connectors.graph_queries import similar_customers as run
+
+        return run(graph(), customer_id, limit)
+
+    return router

@@ -1,0 +1,61 @@
+"""Hindsight projections: Kafka event log -> keyed state -> Elasticsearch and Neo4j changes.
+
+Submit to the standalone cluster with `make submit` (flink run -py jobs/projections.py), or run
+on a local mini-cluster with `python jobs/projections.py --local`. The dataflow itself lives in
+pipelines/dataflow.py; this file only reads configuration and starts it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from pyflink.common import Configuration
+from pyflink.datastream import StreamExecutionEnvironment
+
+from hindsight.settings import get_settings
+from pipelines.dataflow import JobConfig, build
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
+    parser.add_argument("--parallelism", type=int, default=None)
+    parser.add_argument("--checkpoint-interval-ms", type=int, default=2000)
+    parser.add_argument("--projections", default="pipelines.commerce_projections:STAGES")
+    parser.add_argument("--group-id", default=None)
+    args = parser.parse_args()
+    s = get_settings()
+
+    prefix = re.escape(s.kafka_topic_prefix)
+    cfg = JobConfig(
+        bootstrap=s.kafka_bootstrap,
+        topic_pattern=rf"{prefix}\.[a-z0-9_-]+\.events",
+        group_id=args.group_id or f"{s.kafka_topic_prefix}-projections",
+        dlq_topic=f"{s.kafka_topic_prefix}.dlq",
+        es_topic=f"{s.kafka_topic_prefix}.sink.elasticsearch",
+        neo4j_topic=f"{s.kafka_topic_prefix}.sink.neo4j",
+        job_name=f"{s.kafka_topic_prefix}-projections",
+        projections=args.projections,
+    )
+
+    conf = Configuration()
+    if args.local:
+        from localstack import jars
+
+        connector = next(jars.lib_dir(s.home, "flink-connectors").glob("*.jar"))
+        checkpoints = s.home / "flink" / "checkpoints-local"
+        conf.set_string("pipeline.jars", connector.as_uri())
+        conf.set_string("python.execution-mode", "thread")
+        conf.set_string("state.backend.type", "rocksdb")
+        conf.set_string("execution.checkpointing.dir", checkpoints.as_uri())
+    conf.set_string("execution.checkpointing.interval", f"{args.checkpoint_interval_ms} ms")
+    conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.set_parallelism(args.parallelism or 2)
+    build(env, cfg)
+    env.execute(cfg.job_name)
+
+
+if __name__ == "__main__":
+    main()

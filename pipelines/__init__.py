@@ -1,0 +1,1 @@
+"""Projection logic (pure) and the PyFlink dataflow that runs it."""

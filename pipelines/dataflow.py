@@ -1,0 +1,247 @@
+"""The projection dataflow: Kafka event log -> contract validation -> keyed folds -> sinks.
+
+    read event log (Kafka, offsets in checkpoints, event-time watermarks)
+      -> validate against data contracts --(invalid)--> dead-letter topic
+      -> route to read-model keys -> key by (projection, key) -> fold keyed state
+      -> Elasticsearch changes / Neo4j changes, each to its own topic with Flink's
+         exactly-once KafkaSink (a transaction committed on every checkpoint)
+
+The sink workers (connectors/sink_worker.py) read those topics `read_committed` and write
+Elasticsearch and Neo4j in parallel with version-guarded upserts, committing their offsets
+only after a flush. Why this shape: PyFlink's Python functions have no checkpoint hooks, so
+a Python sink that buffers could lose its buffer after a checkpoint completed; Flink's Java
+KafkaSink does flush on checkpoint, and Flink has no Neo4j connector (nor one for ES 9).
+
+Records cross the Python/JVM boundary once per operator; between Python operators they
+travel pickled (PICKLED_BYTE_ARRAY), which is the cheapest encoding PyFlink offers.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyflink.common import Types
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import OutputTag, StreamExecutionEnvironment
+from pyflink.datastream.connectors.base import DeliveryGuarantee
+from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
+from pyflink.datastream.functions import KeyedProcessFunction, ProcessFunction, RuntimeContext
+from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.table import StreamTableEnvironment
+
+DLQ = OutputTag("dead-letters", Types.STRING())
+NEO4J = OutputTag("neo4j-changes", Types.STRING())
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Everything the job needs from configuration; built by the entry point from settings."""
+
+    bootstrap: str
+    topic_pattern: str  # regex of the event topics, e.g. r"hindsight\..*\.events"
+    group_id: str = "hindsight-projections"
+    dlq_topic: str = "hindsight.dlq"
+    es_topic: str = "hindsight.sink.elasticsearch"
+    neo4j_topic: str = "hindsight.sink.neo4j"
+    job_name: str = "hindsight-projections"
+    out_of_orderness_s: int = 5
+    transaction_timeout_ms: int = 600_000
+    projections: str = "pipelines.commerce_projections:STAGES"  # module:attribute
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _load(spec: str) -> Any:
+    import importlib
+
+    module, _, attribute = spec.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+class ValidateEvents(ProcessFunction):
+    """Parse and check each record against the data contracts; the rest goes to the DLQ."""
+
+    def __init__(self, job_name: str) -> None:
+        self.job_name = job_name
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        from hindsight.contracts.validator import Invalid, dead_letter, default_validator
+
+        self.validator = default_validator()
+        self.invalid_type = Invalid
+        self.dead_letter = dead_letter
+        self.dead = runtime_context.get_metrics_group().counter("dead_letters")
+
+    def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Iterable[Any]:
+        raw, topic, partition, offset = value[0], value[1], value[2], value[3]
+        raw = bytes(raw) if raw is not None else b""
+        result = self.validator.validate(raw)
+        if isinstance(result, self.invalid_type):
+            self.dead.inc()
+            record = self.dead_letter(
+                raw,
+                str(result),
+                source_topic=topic,
+                partition=partition,
+                offset=offset,
+                job=self.job_name,
+            )
+            yield DLQ, record.decode()
+            return
+        yield pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class RouteToKeys(ProcessFunction):
+    """Each event goes to every (projection, key) it affects in this stage."""
+
+    def __init__(self, stages_spec: str, stage: int) -> None:
+        self.stages_spec, self.stage = stages_spec, stage
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        from pipelines.runtime import route_all
+
+        self.projections = _load(self.stages_spec)[self.stage]
+        self.route_all = route_all
+
+    def process_element(self, value: bytes, ctx: ProcessFunction.Context) -> Iterable[Any]:
+        event = pickle.loads(value)
+        for name, key, routed in self.route_all(self.projections, event):
+            yield f"{name}\x1f{key}", pickle.dumps(routed, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class FoldKeyedState(KeyedProcessFunction):
+    """The keyed fold: one state per (projection, key), kept by Flink (RocksDB, checkpointed).
+
+    Emits Elasticsearch changes on the main output, Neo4j changes and the next stage's events
+    on side outputs."""
+
+    def __init__(self, stages_spec: str, stage: int, next_tag: OutputTag | None) -> None:
+        self.stages_spec, self.stage, self.next_tag = stages_spec, stage, next_tag
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        from pipelines.runtime import step
+
+        self.by_name = {p.name: p for p in _load(self.stages_spec)[self.stage]}
+        self.step = step
+        self.state = runtime_context.get_state(
+            ValueStateDescriptor("projection", Types.PICKLED_BYTE_ARRAY())
+        )
+        self.folded = runtime_context.get_metrics_group().counter("events_folded")
+
+    def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
+        name, key = value[0].split("\x1f", 1)
+        event = pickle.loads(value[1])
+        old = self.state.value()
+        new_state, outputs = self.step(self.by_name[name], old, key, event)
+        if new_state is old:  # a duplicate or a replay: nothing changed
+            return
+        # a fold may change state without output yet (half of a join): keep it all the same
+        self.state.update(new_state)
+        self.folded.inc()
+        for out in outputs:
+            if out.sink == "elasticsearch":
+                yield json.dumps(out.to_dict(), separators=(",", ":"))
+            elif out.sink == "neo4j":
+                yield NEO4J, json.dumps(out.to_dict(), separators=(",", ":"))
+            elif self.next_tag is not None:  # an input of the next stage
+                yield self.next_tag, pickle.dumps(out.body, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _kafka_sink(cfg: JobConfig, topic: str, tx_prefix: str) -> KafkaSink:
+    return (
+        KafkaSink.builder()
+        .set_bootstrap_servers(cfg.bootstrap)
+        .set_record_serializer(
+            KafkaRecordSerializationSchema.builder()
+            .set_topic(topic)
+            .set_value_serialization_schema(SimpleStringSchema())
+            .build()
+        )
+        .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .set_transactional_id_prefix(tx_prefix)
+        .set_property("transaction.timeout.ms", str(cfg.transaction_timeout_ms))
+        .build()
+    )
+
+
+def source_ddl(cfg: JobConfig) -> str:
+    pattern = cfg.topic_pattern.replace("'", "''")  # SQL literals escape only quotes
+    lag = cfg.out_of_orderness_s
+    return f"""
+        CREATE TEMPORARY TABLE event_log (
+            `value` BYTES,
+            `topic` STRING METADATA VIRTUAL,
+            `partition` INT METADATA VIRTUAL,
+            `offset` BIGINT METADATA VIRTUAL,
+            `appended_at` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
+            WATERMARK FOR `appended_at` AS `appended_at` - INTERVAL '{lag}' SECOND
+        ) WITH (
+            'connector' = 'kafka',
+            'topic-pattern' = '{pattern}',
+            'properties.bootstrap.servers' = '{cfg.bootstrap}',
+            'properties.group.id' = '{cfg.group_id}',
+            'properties.isolation.level' = 'read_committed',
+            'scan.startup.mode' = 'earliest-offset',
+            'scan.topic-partition-discovery.interval' = '5 s',
+            'format' = 'raw'
+        )"""
+
+
+def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
+    """Add the whole projection dataflow to `env`; every operator is named as in the design."""
+    t_env = StreamTableEnvironment.create(env)
+    t_env.execute_sql(source_ddl(cfg))
+    table = t_env.sql_query("SELECT `value`, `topic`, `partition`, `offset` FROM event_log")
+    records = t_env.to_data_stream(table)
+
+    valid = (
+        records.process(ValidateEvents(cfg.job_name), output_type=Types.PICKLED_BYTE_ARRAY())
+        .name("validate against data contracts")
+        .uid("validate")
+    )
+    valid.get_side_output(DLQ).sink_to(_kafka_sink(cfg, cfg.dlq_topic, f"{cfg.job_name}-dlq")).name(
+        "dead-letter topic (invalid events, reason + original bytes)"
+    ).uid("dlq-sink")
+
+    stages: Sequence[Sequence[Any]] = _load(cfg.projections)
+    events = valid
+    es_streams, neo_streams = [], []
+    for i, stage in enumerate(stages):
+        names = ", ".join(p.name for p in stage)
+        next_tag = (
+            OutputTag(f"stage-{i + 1}-events", Types.PICKLED_BYTE_ARRAY())
+            if i + 1 < len(stages)
+            else None
+        )
+        routed = (
+            events.process(
+                RouteToKeys(cfg.projections, i),
+                output_type=Types.TUPLE([Types.STRING(), Types.PICKLED_BYTE_ARRAY()]),
+            )
+            .name(f"route to read-model keys ({names})")
+            .uid(f"route-{i}")
+        )
+        folded = (
+            routed.key_by(lambda r: r[0], key_type=Types.STRING())
+            .process(FoldKeyedState(cfg.projections, i, next_tag), output_type=Types.STRING())
+            .name(f"fold keyed state ({names})")
+            .uid(f"fold-{i}")
+        )
+        es_streams.append(folded)
+        neo_streams.append(folded.get_side_output(NEO4J))
+        if next_tag is not None:  # the next stage reads the log and this stage's joins
+            events = valid.union(folded.get_side_output(next_tag))
+
+    if not stages:
+        return
+    es = es_streams[0].union(*es_streams[1:]) if len(es_streams) > 1 else es_streams[0]
+    neo = neo_streams[0].union(*neo_streams[1:]) if len(neo_streams) > 1 else neo_streams[0]
+    es.sink_to(_kafka_sink(cfg, cfg.es_topic, f"{cfg.job_name}-es")).name(
+        "Elasticsearch changes (exactly-once to Kafka, flushed on checkpoint)"
+    ).uid("es-sink")
+    neo.sink_to(_kafka_sink(cfg, cfg.neo4j_topic, f"{cfg.job_name}-neo4j")).name(
+        "Neo4j changes (exactly-once to Kafka, flushed on checkpoint)"
+    ).uid("neo4j-sink")

@@ -1,0 +1,281 @@
+"""The sink worker against real Kafka and Elasticsearch: read_committed, commit-after-flush,
+crash and redelivery, dead letters, SIGTERM.
+
+Isolation: each test gets its own topic prefix (so its own sink topic and consumer group),
+its own Elasticsearch alias prefix, and deletes both afterwards. Dead letters go to the
+shared `hindsight.dlq`; tests read it from the offsets it had before they ran and match
+on their own source topic.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from connectors.elasticsearch_sink import ElasticsearchSink
+from connectors.sink_main import build_worker, sink_topic
+from connectors.sink_worker import SinkUnavailable, WriteResult
+from hindsight.contracts.ports import DLQ_TOPIC
+from hindsight.settings import Settings
+from pipelines.model import Output
+
+pytestmark = pytest.mark.servers("kafka", "elasticsearch")
+
+
+@dataclass
+class Env:
+    settings: Settings
+    topic: str
+    sink: ElasticsearchSink  # for reading and clean-up; a worker closes the sink it runs
+
+    def new_sink(self) -> ElasticsearchSink:
+        url = self.settings.elasticsearch_url
+        return ElasticsearchSink(url, alias_prefix=self.sink.alias_prefix)
+
+    def produce(self, outputs: Sequence[Output | tuple[bytes, bytes]]) -> None:
+        producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "acks": "all"})
+        for o in outputs:
+            key, value = o if isinstance(o, tuple) else (o.kafka_key.encode(), _value(o))
+            producer.produce(self.topic, key=key, value=value)
+        assert producer.flush(30) == 0
+
+    def committed(self) -> int:
+        group = f"{self.settings.kafka_topic_prefix}-sink-elasticsearch"
+        c = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap, "group.id": group})
+        try:
+            tps = c.committed([TopicPartition(self.topic, p) for p in range(2)], timeout=10)
+            return sum(max(tp.offset, 0) for tp in tps)
+        finally:
+            c.close()
+
+    def docs(self) -> dict[str, tuple[int, dict[str, Any]]]:
+        self.sink.wait_searchable()
+        res = self.sink.client.search(
+            index=self.sink.alias("products"), size=1000, version=True, query={"match_all": {}}
+        )
+        return {h["_id"]: (h["_version"], h["_source"]) for h in res["hits"]["hits"]}
+
+
+def _value(o: Output) -> bytes:
+    return orjson.dumps(o.to_dict())
+
+
+def product(i: int, version: int = 1) -> Output:
+    id = f"p{i}"
+    body = {"product_id": id, "name": f"Mug {i}", "price": 100 * i, "version": version}
+    return Output("elasticsearch", "products", id, version, body)
+
+
+@pytest.fixture
+def env(settings: Settings) -> Iterator[Env]:
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    isolated = settings.model_copy(update={"kafka_topic_prefix": prefix})
+    topic = sink_topic("elasticsearch", isolated)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(30)
+    sink = ElasticsearchSink(settings.elasticsearch_url, alias_prefix=f"{prefix}-")
+    sink.start()
+    try:
+        yield Env(isolated, topic, sink)
+    finally:
+        sink.drop()
+        sink.close()
+        admin.delete_topics([topic])[topic].result(30)
+
+
+def worker(env: Env, sink: Any = None, **kw: Any):  # noqa: ANN201 - SinkWorker
+    return build_worker("elasticsearch", env.settings, sink=sink or env.new_sink(), **kw)
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashingSink:
+    """The real sink, but the process 'dies' right after (or before) its first write."""
+
+    def __init__(self, real: ElasticsearchSink, *, after_write: bool) -> None:
+        self.real, self.after_write = real, after_write
+        self.name = real.name
+
+    def start(self) -> None:
+        self.real.start()
+
+    def validate(self, output: Output) -> None:
+        self.real.validate(output)
+
+    def write(self, outputs: Sequence[Output]) -> WriteResult:
+        if self.after_write:
+            self.real.write(outputs)
+        raise Crash
+
+    def close(self) -> None:
+        self.real.close()
+
+
+class FlakySink(CrashingSink):
+    """The real sink behind a server that is down for the first `outages` writes."""
+
+    def __init__(self, real: ElasticsearchSink, outages: int) -> None:
+        super().__init__(real, after_write=False)
+        self.outages = outages
+
+    def write(self, outputs: Sequence[Output]) -> WriteResult:
+        if self.outages:
+            self.outages -= 1
+            raise SinkUnavailable("server down (simulated)")
+        return self.real.write(outputs)
+
+
+def test_an_outage_keeps_the_batch_and_retries_it_until_written(env: Env) -> None:
+    env.produce([product(i) for i in range(20)])
+    stats = worker(env, FlakySink(env.new_sink(), outages=2)).run(until_idle_s=2)
+    assert (stats.written, stats.retries) == (20, 2)
+    assert len(env.docs()) == 20 and env.committed() == 20
+
+
+def test_worker_writes_committed_records_only(env: Env) -> None:
+    producer = Producer(
+        {
+            "bootstrap.servers": env.settings.kafka_bootstrap,
+            "transactional.id": f"{env.topic}-tx",
+        }
+    )
+    producer.init_transactions(30)
+    for outputs, commit in (([product(1), product(2)], True), ([product(3)], False),
+                            ([product(4)], True)):  # fmt: skip
+        producer.begin_transaction()
+        for o in outputs:
+            producer.produce(env.topic, key=o.kafka_key.encode(), value=_value(o))
+        if commit:
+            producer.commit_transaction(30)
+        else:
+            producer.abort_transaction(30)
+
+    stats = worker(env).run(until_idle_s=2)
+
+    assert sorted(env.docs()) == ["p1", "p2", "p4"]  # p3 was aborted
+    assert (stats.consumed, stats.written, stats.dead_lettered) == (3, 3, 0)
+    assert stats.flushes >= 1 and stats.lag == 0
+
+
+def test_crash_after_write_before_commit_loses_nothing_and_redelivers_as_stale(
+    env: Env,
+) -> None:
+    env.produce([product(i) for i in range(50)])
+    w = worker(
+        env, CrashingSink(env.new_sink(), after_write=True), max_records=20, max_wait_ms=5000
+    )
+    with pytest.raises(Crash):
+        w.run(until_idle_s=2)
+    assert env.committed() == 0  # the written batch was never committed
+    written_before = len(env.docs())
+    assert 0 < written_before <= 20
+
+    stats = worker(env).run(until_idle_s=2)
+
+    assert len(env.docs()) == 50
+    assert stats.consumed == 50
+    assert (stats.written, stats.skipped_stale) == (50 - written_before, written_before)
+    assert env.committed() == 50
+    assert all(version == 1 for version, _ in env.docs().values())
+
+
+def test_crash_before_write_loses_nothing(env: Env) -> None:
+    env.produce([product(i) for i in range(30)])
+    with pytest.raises(Crash):
+        worker(env, CrashingSink(env.new_sink(), after_write=False)).run(until_idle_s=2)
+    assert env.committed() == 0
+    stats = worker(env).run(until_idle_s=2)
+    assert (stats.written, stats.skipped_stale) == (30, 0)
+    assert env.committed() == 30
+
+
+def test_replayed_and_older_outputs_never_regress_the_read_model(env: Env) -> None:
+    env.produce([product(1, 3), product(2, 1)])
+    worker(env).run(until_idle_s=2)
+    env.produce([product(1, 2), product(1, 3), product(2, 1), product(2, 2)])
+    stats = worker(env).run(until_idle_s=2)
+    assert {k: v for k, (v, _) in env.docs().items()} == {"p1": 3, "p2": 2}
+    assert (stats.written, stats.skipped_stale) == (1, 1)  # p1@2,p1@3 dedupe to p1@3: stale
+
+
+def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
+    env: Env, settings: Settings
+) -> None:
+    probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "probe"})
+    futures = AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).create_topics(
+        [NewTopic(DLQ_TOPIC, num_partitions=1, replication_factor=1)]
+    )
+    with contextlib.suppress(KafkaException):  # it usually exists already
+        futures[DLQ_TOPIC].result(30)
+    parts = probe.list_topics(DLQ_TOPIC, timeout=10).topics[DLQ_TOPIC].partitions
+    start = []
+    for p in parts:
+        _, high = probe.get_watermark_offsets(TopicPartition(DLQ_TOPIC, p), timeout=10)
+        start.append(TopicPartition(DLQ_TOPIC, p, max(high, 0)))
+    probe.close()
+    garbage = b"\x00not an output " + uuid.uuid4().bytes
+    wrong_target = orjson.dumps({**product(8).to_dict(), "target": "nope"})
+    env.produce([product(1), (b"k-garbage", garbage), (b"k-target", wrong_target), product(2)])
+
+    stats = worker(env).run(until_idle_s=2)
+
+    assert sorted(env.docs()) == ["p1", "p2"]
+    assert (stats.consumed, stats.written, stats.dead_lettered) == (4, 2, 2)
+    assert env.committed() == 4
+    reader = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"{env.topic}-dlq-reader",
+            "enable.auto.commit": False,
+        }
+    )
+    reader.assign(start)
+    mine: dict[bytes, dict[str, Any]] = {}
+    deadline = time.monotonic() + 30
+    while len(mine) < 2 and time.monotonic() < deadline:
+        msg = reader.poll(0.5)
+        if msg is None or msg.error():
+            continue
+        letter = orjson.loads(msg.value())
+        if letter["source_topic"] == env.topic:
+            mine[msg.key()] = {**letter, "headers": dict(msg.headers() or [])}
+    reader.close()
+    assert set(mine) == {b"k-garbage", b"k-target"}
+    assert base64.b64decode(mine[b"k-garbage"]["original"]) == garbage
+    assert "not JSON" in mine[b"k-garbage"]["reason"]
+    assert base64.b64decode(mine[b"k-target"]["original"]) == wrong_target
+    assert "unknown index alias 'nope'" in mine[b"k-target"]["reason"]
+    assert mine[b"k-target"]["job"] == "sink-elasticsearch"
+    assert mine[b"k-target"]["headers"]["reason"].startswith(b"unknown index alias")
+
+
+def test_sigterm_flushes_the_open_batch_and_commits(env: Env) -> None:
+    env.produce([product(i) for i in range(10)])
+    # a batch that would wait a minute to fill: only the signal can flush it
+    w = worker(env, max_records=100_000, max_wait_ms=60_000)
+    timer = threading.Timer(4.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    started = time.monotonic()
+    try:
+        stats = w.run()
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 30
+    assert (stats.consumed, stats.written, stats.flushes) == (10, 10, 1)
+    assert env.committed() == 10
+    assert signal.getsignal(signal.SIGTERM) is not None  # the previous handler is restored

@@ -1,0 +1,346 @@
+"""Support for the end-to-end test: a private namespace on the shared servers, a hostile
+event log, the job in either execution mode, and read-model snapshots to compare."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
+from neo4j import GraphDatabase
+
+from hindsight.events import Envelope
+from hindsight.relay import topic_name
+from hindsight.settings import Settings
+from pipelines.model import Output
+from pipelines.read_models import GRAPH_PATTERNS, INDEX_SPECS
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def namespace(settings: Settings, home: Path) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    return settings.model_copy(
+        update={
+            "home": home,
+            "kafka_topic_prefix": f"e2e-{tag}",
+            "es_alias_prefix": f"e2e-{tag}-",
+            "neo4j_label_prefix": f"E{tag}",
+        }
+    )
+
+
+def env_of(s: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HINDSIGHT_KAFKA_TOPIC_PREFIX": s.kafka_topic_prefix,
+        "HINDSIGHT_ES_ALIAS_PREFIX": s.es_alias_prefix,
+        "HINDSIGHT_NEO4J_LABEL_PREFIX": s.neo4j_label_prefix,
+    }
+
+
+def malformed(sample: dict[str, Any]) -> dict[str, bytes]:
+    """One record per kind of bad input, each a reason the validator must give."""
+    missing = json.loads(json.dumps(sample))
+    del missing["data"][next(iter(missing["data"]))]
+    wrong = json.loads(json.dumps(sample))
+    wrong["version"] = "seven"
+    unknown = {**sample, "event_type": "OrderTeleported"}
+    enum = json.loads(json.dumps(sample))
+    return {
+        "not-json": b"{this is not json",
+        "missing-field": json.dumps(missing).encode(),
+        "wrong-type": json.dumps(wrong).encode(),
+        "unknown-event-type": json.dumps(unknown).encode(),
+        "not-utf8": b"\xff\xfe\x00garbage",
+        "unknown-enum": _with_bad_enum(enum),
+    }
+
+
+def _with_bad_enum(event: dict[str, Any]) -> bytes:
+    event = dict(event)
+    event["event_type"] = "OrderCancelled"
+    event["data"] = {
+        "order_id": event["aggregate_id"],
+        "reason": "x",
+        "previous_status": "teleported",
+    }
+    return json.dumps(event).encode()
+
+
+def publish_hostile_log(
+    s: Settings, events: list[Envelope], domain_of: Any, seed: int = 1
+) -> dict[str, bytes]:
+    """The log as Kafka would deliver it on a bad day: streams interleaved at random (each
+    aggregate's own order kept, it is one partition), 15% duplicated later, bad records mixed
+    in. Returns the bad records, by kind."""
+    rng = random.Random(seed)
+    by_stream: dict[tuple[str, str], list[Envelope]] = {}
+    for e in events:
+        by_stream.setdefault((e.aggregate_type, e.aggregate_id), []).append(e)
+    queues = [list(v) for v in by_stream.values()]
+    order: list[Envelope] = []
+    while queues:
+        q = rng.choice(queues)
+        order.append(q.pop(0))
+        if not q:
+            queues.remove(q)
+    dupes = rng.sample(order, k=len(order) * 15 // 100)
+    for d in dupes:
+        order.insert(rng.randint(order.index(d) + 1, len(order)), d)
+    bad = malformed(events[-1].to_dict())
+    producer = Producer(
+        {"bootstrap.servers": s.kafka_bootstrap, "enable.idempotence": True, "linger.ms": 5}
+    )
+    topics = {
+        topic_name(d, s.kafka_topic_prefix)
+        for d in map(domain_of, {e.aggregate_type for e in events})
+    }
+    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+    from confluent_kafka.admin import NewTopic
+
+    for f in admin.create_topics(
+        [NewTopic(t, num_partitions=4, replication_factor=1) for t in sorted(topics)]
+    ).values():
+        f.result(30)
+    bad_at = {rng.randint(0, len(order)) for _ in bad}
+    bad_iter = iter(bad.values())
+    for i, e in enumerate(order):
+        if i in bad_at:
+            raw = next(bad_iter, None)
+            if raw is not None:
+                producer.produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
+        producer.produce(
+            topic_name(domain_of(e.aggregate_type), s.kafka_topic_prefix),
+            e.to_json(),
+            e.aggregate_id.encode(),
+        )
+        producer.poll(0)
+    for raw in bad_iter:
+        producer.produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
+    assert producer.flush(30) == 0
+    return bad
+
+
+@contextmanager
+def running_job(s: Settings, mode: str) -> Iterator[Any]:
+    """The projection job, on a local mini-cluster or submitted to the standalone cluster.
+    Yields a check that raises if the job has died (so a broken job fails fast)."""
+    env = env_of(s)
+    job = REPO / "jobs" / "projections.py"
+    if mode == "minicluster":
+        log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(
+            [sys.executable, str(job), "--local"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO,
+        )
+
+        def alive() -> None:
+            if proc.poll() is not None:
+                raise AssertionError(f"mini-cluster job exited: see {s.home / 'minicluster.log'}")
+
+        try:
+            yield alive
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            log.close()
+    else:
+        from hindsight.cli_job import _rest, submit, wait_running
+
+        os.environ.update({k: v for k, v in env.items() if k.startswith("HINDSIGHT_")})
+        job_id = ""
+
+        def running() -> None:
+            state = _rest(s, f"/jobs/{job_id}")["state"]
+            if state not in ("RUNNING", "CREATED", "RESTARTING"):
+                raise AssertionError(f"job {job_id} is {state}")
+
+        try:
+            job_id = submit(s)
+            wait_running(s, job_id)
+            yield running
+        finally:
+            for k in list(os.environ):
+                if k.startswith("HINDSIGHT_"):
+                    del os.environ[k]
+            _rest(s, f"/jobs/{job_id}", method="PATCH")
+
+
+@contextmanager
+def running_sinks(s: Settings) -> Iterator[None]:
+    procs = []
+    for name in ("elasticsearch", "neo4j"):
+        with open(s.home / f"sink-{name}.log", "w") as log:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "hindsight.cli", "sink", "run", name],
+                    env=env_of(s),
+                    cwd=REPO,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+
+
+def es_documents(s: Settings) -> dict[tuple[str, str], dict[str, Any]]:
+    es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+    docs: dict[tuple[str, str], dict[str, Any]] = {}
+    for alias in INDEX_SPECS:
+        name = f"{s.es_alias_prefix}{alias}"
+        if not es.indices.exists_alias(name=name):
+            continue
+        es.indices.refresh(index=name)
+        for hit in _scan(es, name):
+            docs[(alias, hit["_id"])] = hit["_source"]
+    return docs
+
+
+def _scan(es: Elasticsearch, index: str) -> Iterator[dict[str, Any]]:
+    from elasticsearch.helpers import scan
+
+    yield from scan(es, index=index, query={"query": {"match_all": {}}})
+
+
+def expected_es(outputs: dict[tuple[str, str, str], Output]) -> dict[tuple[str, str], Any]:
+    return {(o.target, o.id): o.body for o in outputs.values() if o.sink == "elasticsearch"}
+
+
+def graph_snapshot(s: Settings) -> dict[str, set[Any]]:
+    """Nodes and relationships under the test's labels, as comparable sets."""
+    p = s.neo4j_label_prefix
+    auth = (s.neo4j_user, s.neo4j_password)
+    with GraphDatabase.driver(s.neo4j_uri, auth=auth) as d:
+        nodes, _, _ = d.execute_query(
+            "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH $p) "
+            "RETURN labels(n)[0] AS label, properties(n) AS props",
+            p=p,
+        )
+        rels, _, _ = d.execute_query(
+            "MATCH (a)-[r]->(b) WHERE any(l IN labels(a) WHERE l STARTS WITH $p) "
+            "RETURN labels(a)[0] AS a, coalesce(a.id, a.name) AS ak, type(r) AS t, "
+            "properties(r) AS props, labels(b)[0] AS b, coalesce(b.id, b.name) AS bk",
+            p=p,
+        )
+    strip = len(p)
+    return {
+        "nodes": {(r["label"][strip:], _frozen(r["props"])) for r in nodes},
+        "rels": {
+            (r["a"][strip:], r["ak"], r["t"], _frozen(r["props"]), r["b"][strip:], r["bk"])
+            for r in rels
+        },
+    }
+
+
+def expected_graph(outputs: dict[tuple[str, str, str], Output]) -> dict[str, set[Any]]:
+    """What the graph patterns make of the reference outputs (see pipelines/read_models.py)."""
+    nodes: dict[tuple[str, str], dict[str, Any]] = {}
+    rels: set[Any] = set()
+
+    def node(label: str, key: str, **props: Any) -> None:
+        nodes.setdefault(
+            (label, key), {"id": key} if label not in ("City", "Category") else {"name": key}
+        ).update(props)
+
+    for o in outputs.values():
+        if o.sink != "neo4j":
+            continue
+        row = GRAPH_PATTERNS[o.target].to_row(o)
+        b = o.body
+        if o.target == "customer":
+            props = {k: v for k, v in row["props"].items() if v is not None}
+            nodes[("Customer", o.id)] = props
+            if b.get("city"):
+                node("City", b["city"])
+                rels.add(("Customer", o.id, "LIVES_IN", frozenset(), "City", b["city"]))
+        elif o.target == "order":
+            node("Order", o.id, status=b["status"], total=b["total"], version=o.version)
+            node("Customer", b["customer_id"])
+            rels.add(("Customer", b["customer_id"], "PLACED", frozenset(), "Order", o.id))
+            for line in b["lines"]:
+                node("Product", line["product_id"])
+                rels.add(
+                    (
+                        "Order",
+                        o.id,
+                        "CONTAINS",
+                        _frozen({"quantity": line["quantity"], "unit_price": line["unit_price"]}),
+                        "Product",
+                        line["product_id"],
+                    )
+                )
+        elif o.target == "product":
+            node("Product", o.id, name=b["name"], version=o.version)
+            if b.get("category"):
+                node("Category", b["category"])
+                rels.add(("Product", o.id, "IN_CATEGORY", frozenset(), "Category", b["category"]))
+    return {"nodes": {(label, _frozen(p)) for (label, _), p in nodes.items()}, "rels": rels}
+
+
+def _frozen(d: dict[str, Any]) -> frozenset[tuple[str, Any]]:
+    return frozenset((k, json.dumps(v, sort_keys=True)) for k, v in d.items())
+
+
+def cleanup(s: Settings) -> None:
+    es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+    es.indices.delete(index=f"{s.es_alias_prefix}*", ignore_unavailable=True, allow_no_indices=True)
+    auth = (s.neo4j_user, s.neo4j_password)
+    with GraphDatabase.driver(s.neo4j_uri, auth=auth) as d:
+        d.execute_query(
+            "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH $p) DETACH DELETE n",
+            p=s.neo4j_label_prefix,
+        )
+        records, _, _ = d.execute_query(
+            "SHOW CONSTRAINTS YIELD name, labelsOrTypes RETURN name, labelsOrTypes"
+        )
+        for r in records:
+            if any(t.startswith(s.neo4j_label_prefix) for t in r["labelsOrTypes"] or []):
+                d.execute_query(f"DROP CONSTRAINT {r['name']} IF EXISTS")
+    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+    mine = [
+        t for t in admin.list_topics(timeout=10).topics if t.startswith(s.kafka_topic_prefix + ".")
+    ]
+    if mine:
+        for f in admin.delete_topics(mine).values():
+            f.result(30)
+
+
+def wait_until(check: Any, timeout_s: float, what: str, alive: Any = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
+        ok, last = check()
+        if ok:
+            return
+        time.sleep(2)
+    raise AssertionError(f"{what} not reached in {timeout_s:.0f} s; last: {last}")
