@@ -51,9 +51,8 @@ logs: $(STAMP) ## tail one server's log: make logs S=kafka
 urls: $(STAMP) ## where to look: Flink UI, Neo4j Browser, Elasticsearch
 	@$(HS) stack urls
 
-demo: up ## bring the stack up and show where to look (the pipeline demo grows here)
-	@$(HS) stack status
-	@$(HS) stack urls
+demo: up ## the whole platform on generated data: service, relay, Flink job, sinks, then a tour
+	@$(HS) demo --events $(or $(N),10000)
 
 test: $(STAMP) lint contracts ## install what is missing, start the servers, run all tests, stop what it started
 	@$(HS) stack up --started-file $(HINDSIGHT_HOME)/.test-started

@@ -19,6 +19,7 @@ from typing import Literal
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.neo4j_sink import Neo4jSink
 from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig
+from hindsight.plugins import read_models
 from hindsight.settings import Settings
 
 SinkName = Literal["elasticsearch", "neo4j"]
@@ -34,12 +35,19 @@ def sink_topic(name: SinkName, settings: Settings) -> str:
 
 
 def build_sink(name: SinkName, settings: Settings) -> Sink:
+    """The sink for `name`, writing the read models settings.read_models names."""
+    models = read_models(settings.read_models)
     if name == "elasticsearch":
-        return ElasticsearchSink(settings.elasticsearch_url, alias_prefix=settings.es_alias_prefix)
+        return ElasticsearchSink(
+            settings.elasticsearch_url,
+            specs=models.index_specs,
+            alias_prefix=settings.es_alias_prefix,
+        )
     if name == "neo4j":
         return Neo4jSink(
             settings.neo4j_uri,
             (settings.neo4j_user, settings.neo4j_password),
+            patterns=models.graph_patterns,
             label_prefix=settings.neo4j_label_prefix,
         )
     raise ValueError(f"unknown sink {name!r}; expected elasticsearch or neo4j")

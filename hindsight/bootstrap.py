@@ -6,13 +6,13 @@ adapters themselves, so a backend or a domain is swapped by configuration alone.
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
 
 from hindsight.commands import CommandHandler, upcasters_for
 from hindsight.domain import Domain
 from hindsight.eventstore.base import EventStore
 from hindsight.eventstore.factory import open_store
+from hindsight.plugins import load
 from hindsight.relay import FileCheckpoint, OutboxRelay
 from hindsight.settings import Settings
 
@@ -20,8 +20,7 @@ from hindsight.settings import Settings
 @lru_cache(maxsize=8)
 def load_domain(spec: str) -> Domain:
     """`package.module:ATTRIBUTE` -> the Domain it names (HINDSIGHT_DOMAIN)."""
-    module_name, _, attribute = spec.partition(":")
-    domain = getattr(importlib.import_module(module_name), attribute or "DOMAIN")
+    domain = load(spec, default="DOMAIN")
     if not isinstance(domain, Domain):
         raise TypeError(f"{spec} is a {type(domain).__name__}, not a hindsight Domain")
     return domain
@@ -37,13 +36,14 @@ def store(settings: Settings, backend: str | None = None) -> EventStore:
 
 
 def command_handler(settings: Settings, backend: str | None = None) -> CommandHandler:
-    from hindsight.contracts.validator import default_validator
+    from hindsight.contracts.validator import validator_for
 
+    # the contracts of *these* settings, which a test's private copy may point elsewhere
     return CommandHandler(
         store(settings, backend),
         load_domain(settings.domain),
         snapshot_every=settings.snapshot_every,
-        event_check=default_validator().validate_data,
+        event_check=validator_for(tuple(settings.contracts_dirs)).validate_data,
     )
 
 

@@ -21,13 +21,14 @@ app.add_typer(stack_app, name="stack")
 
 
 def _mount_platform() -> None:
-    from hindsight import cli_domain, cli_job, cli_ops, cli_query
+    from hindsight import cli_demo, cli_domain, cli_job, cli_ops, cli_query
     from hindsight.contracts.cli import contracts_app
 
     app.add_typer(cli_ops.service_app, name="service")
     app.add_typer(contracts_app, name="contracts")
     app.add_typer(cli_job.job_app, name="job")
     app.command("search")(cli_query.search)
+    app.command("demo")(cli_demo.demo)
     app.add_typer(cli_query.graph_app, name="graph")
     app.add_typer(cli_ops.relay_app, name="relay")
     app.add_typer(cli_ops.sink_app, name="sink")

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     # read models: prefixes give a test (or a rebuild) private copies of indices and labels
     es_alias_prefix: str = ""
     neo4j_label_prefix: str = ""
+
+    # the read side, as plug-ins: a second domain is added here, not by editing the platform.
+    # contracts_dirs: directories of `<domain>/datacontract.yaml` (or one product's own dir),
+    # as a JSON list in the environment; relative paths are taken from the repository root.
+    contracts_dirs: list[Path] = Field(default_factory=lambda: [REPO_ROOT / "data-products"])
+    # "module:attribute" of the projection stages the Flink job runs (list of lists)
+    projections: str = "pipelines.commerce_projections:STAGES"
+    # module with INDEX_SPECS and GRAPH_PATTERNS (and PORTS, if it writes more than commerce)
+    read_models: str = "pipelines.read_models"
+
+    @field_validator("contracts_dirs")
+    @classmethod
+    def _from_repo_root(cls, dirs: list[Path]) -> list[Path]:
+        # the Flink job, the sinks and the CLI run from different working directories
+        return [d if d.is_absolute() else REPO_ROOT / d for d in dirs]
 
     @property
     def kafka_bootstrap(self) -> str:

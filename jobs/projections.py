@@ -22,8 +22,16 @@ def main() -> None:
     parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
     parser.add_argument("--parallelism", type=int, default=None)
     parser.add_argument("--checkpoint-interval-ms", type=int, default=2000)
-    parser.add_argument("--projections", default="pipelines.commerce_projections:STAGES")
+    parser.add_argument(
+        "--projections", default=None, help="module:ATTR of the stages (default: settings)"
+    )
     parser.add_argument("--group-id", default=None)
+    parser.add_argument(
+        "--exec-mode",
+        choices=("thread", "process"),
+        default=None,
+        help="python.execution-mode (default: thread locally, the cluster's config otherwise)",
+    )
     args = parser.parse_args()
     s = get_settings()
 
@@ -36,7 +44,8 @@ def main() -> None:
         es_topic=f"{s.kafka_topic_prefix}.sink.elasticsearch",
         neo4j_topic=f"{s.kafka_topic_prefix}.sink.neo4j",
         job_name=f"{s.kafka_topic_prefix}-projections",
-        projections=args.projections,
+        projections=args.projections or s.projections,
+        contracts_dirs=tuple(str(d) for d in s.contracts_dirs),
     )
 
     conf = Configuration()
@@ -49,6 +58,8 @@ def main() -> None:
         conf.set_string("python.execution-mode", "thread")
         conf.set_string("state.backend.type", "rocksdb")
         conf.set_string("execution.checkpointing.dir", checkpoints.as_uri())
+    if args.exec_mode:
+        conf.set_string("python.execution-mode", args.exec_mode)
     conf.set_string("execution.checkpointing.interval", f"{args.checkpoint_interval_ms} ms")
     conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
     env = StreamExecutionEnvironment.get_execution_environment(conf)

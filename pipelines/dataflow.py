@@ -51,26 +51,40 @@ class JobConfig:
     out_of_orderness_s: int = 5
     transaction_timeout_ms: int = 600_000
     projections: str = "pipelines.commerce_projections:STAGES"  # module:attribute
+    # where the validator's contracts live; carried here, not read from the workers' settings,
+    # because a cluster's Python workers do not share the submitting shell's environment
+    contracts_dirs: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
 
 def _load(spec: str) -> Any:
-    import importlib
+    from hindsight.plugins import load
 
-    module, _, attribute = spec.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    return load(spec)
 
 
 class ValidateEvents(ProcessFunction):
     """Parse and check each record against the data contracts; the rest goes to the DLQ."""
 
-    def __init__(self, job_name: str) -> None:
+    def __init__(self, job_name: str, contracts_dirs: tuple[str, ...] = ()) -> None:
         self.job_name = job_name
+        self.contracts_dirs = contracts_dirs
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        from hindsight.contracts.validator import Invalid, dead_letter, default_validator
+        from pathlib import Path
 
-        self.validator = default_validator()
+        from hindsight.contracts.validator import (
+            Invalid,
+            dead_letter,
+            default_validator,
+            validator_for,
+        )
+
+        self.validator = (
+            validator_for(tuple(map(Path, self.contracts_dirs)))
+            if self.contracts_dirs
+            else default_validator()
+        )
         self.invalid_type = Invalid
         self.dead_letter = dead_letter
         self.dead = runtime_context.get_metrics_group().counter("dead_letters")
@@ -198,7 +212,10 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
     records = t_env.to_data_stream(table)
 
     valid = (
-        records.process(ValidateEvents(cfg.job_name), output_type=Types.PICKLED_BYTE_ARRAY())
+        records.process(
+            ValidateEvents(cfg.job_name, cfg.contracts_dirs),
+            output_type=Types.PICKLED_BYTE_ARRAY(),
+        )
         .name("validate against data contracts")
         .uid("validate")
     )

@@ -27,7 +27,6 @@ from hindsight.contracts.ports import (
     ES_ORDERS,
     ES_PRODUCTS,
     NEO4J_LABELS,
-    es_index,
 )
 from pipelines.model import Output
 
@@ -57,8 +56,9 @@ class IndexSpec:
         return f"{prefix}{self.alias}"
 
     def index_name(self, generation: int, prefix: str = "") -> str:
-        """`<prefix><alias>-<generation>`; the prefix lets tests own private copies."""
-        return f"{prefix}{es_index(self.alias, generation)}"
+        """`<prefix><alias>-<generation>`; the prefix lets tests own private copies. A plug-in
+        alias is checked against its module's PORTS on load (hindsight.plugins), not here."""
+        return f"{prefix}{self.alias}-{generation}"
 
     def create_body(self) -> dict[str, Any]:
         return {

@@ -49,16 +49,28 @@ def _home() -> Path:
 
 @contracts_app.command("lint")
 def lint_cmd(
-    root: RootOption = DATA_PRODUCTS,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root",
+            help="directory holding <domain>/datacontract.yaml (default: settings.contracts_dirs)",
+        ),
+    ] = None,
     policies: Annotated[Path | None, typer.Option(help="global policies file")] = None,
     odcs: Annotated[bool, typer.Option(help="also run `datacontract lint` (ODCS)")] = True,
 ) -> None:
     """Check every contract against the ODCS standard and Hindsight's global policies."""
     from hindsight.contracts.policies import Violation, lint, load_policies
+    from hindsight.plugins import read_models
+    from hindsight.settings import get_settings
 
-    paths = contract_paths(root)
+    settings = get_settings()
+    # the configured contracts against the configured code: a plug-in domain is linted with
+    # the ports its read-model module declares, so neither side can drift from the other
+    roots = [root] if root is not None else list(settings.contracts_dirs)
+    paths = [p for r in roots for p in contract_paths(r)]
     if not paths:
-        console.print(f"[red]no contracts under {root}[/]")
+        console.print(f"[red]no contracts under {', '.join(map(str, roots))}[/]")
         raise typer.Exit(2)
     violations: list[Violation] = []
     if odcs:
@@ -81,9 +93,10 @@ def lint_cmd(
                 progress.advance(task)
     if policies is None:
         # A directory without its own policies is governed by the repository's.
-        local = root / POLICIES_FILE
+        local = roots[0] / POLICIES_FILE
         policies = local if local.exists() else DATA_PRODUCTS / POLICIES_FILE
-    violations += lint(load_all(root), load_policies(policies))
+    ports = read_models(settings.read_models).ports
+    violations += lint(load_all(*roots), load_policies(policies), ports)
     if not violations:
         console.print(f"[green]{len(paths)} contracts comply with ODCS and the global policies[/]")
         return

@@ -219,21 +219,35 @@ def load_contract(path: Path | str) -> Contract:
 
 
 def contract_paths(root: Path = DATA_PRODUCTS) -> list[Path]:
-    return sorted(root.glob(f"*/{CONTRACT_FILE}"))
+    """`<root>/<domain>/datacontract.yaml`, or `<root>/datacontract.yaml` when `root` is one
+    product's own directory (a plug-in domain kept next to its code)."""
+    own = root / CONTRACT_FILE
+    return [own] if own.is_file() else sorted(root.glob(f"*/{CONTRACT_FILE}"))
 
 
-def load_all(root: Path = DATA_PRODUCTS) -> dict[str, Contract]:
-    """Every contract under `root`, keyed by domain, in a stable order."""
+def load_all(*roots: Path) -> dict[str, Contract]:
+    """Every contract under `roots` (default: data-products/), keyed by domain, in a stable
+    order; a domain claimed twice is an error, not a silent override."""
     out: dict[str, Contract] = {}
-    for path in contract_paths(root):
-        c = load_contract(path)
-        if c.domain in out:
-            raise ValueError(f"two contracts for domain {c.domain!r}: {out[c.domain].path}, {path}")
-        out[c.domain] = c
+    for root in roots or (DATA_PRODUCTS,):
+        for path in contract_paths(root):
+            c = load_contract(path)
+            if c.domain in out:
+                raise ValueError(
+                    f"two contracts for domain {c.domain!r}: {out[c.domain].path}, {path}"
+                )
+            out[c.domain] = c
     return out
 
 
 @cache
+def contracts_in(roots: tuple[Path, ...]) -> dict[str, Contract]:
+    """The contracts under `roots`, loaded once per process (runtime callers share them)."""
+    return load_all(*roots)
+
+
 def default_contracts() -> dict[str, Contract]:
-    """The repository's contracts, loaded once per process (runtime callers share them)."""
-    return load_all(DATA_PRODUCTS)
+    """The configured contracts (settings.contracts_dirs; by default data-products/)."""
+    from hindsight.settings import get_settings
+
+    return contracts_in(tuple(get_settings().contracts_dirs))

@@ -17,11 +17,12 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from hindsight.contracts.model import Contract, Field, default_contracts
+from hindsight.contracts.model import Contract, Field, contracts_in
 
 NOT_JSON = "not JSON"
 MISSING_FIELD = "missing field"
@@ -332,9 +333,16 @@ class Validator:
 
 
 @cache
+def validator_for(roots: tuple[Path, ...]) -> Validator:
+    """The validator for the contracts under `roots`, compiled once per process."""
+    return Validator(contracts_in(roots))
+
+
 def default_validator() -> Validator:
-    """The validator for the repository's contracts, compiled once per process."""
-    return Validator(default_contracts())
+    """The validator for the configured contracts (settings.contracts_dirs)."""
+    from hindsight.settings import get_settings
+
+    return validator_for(tuple(get_settings().contracts_dirs))
 
 
 def validate(message: bytes | bytearray | str | Mapping[str, Any]) -> Result:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hindsight.aggregate import DomainError
@@ -251,6 +253,14 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
 
     if settings is not None:
         app.include_router(query_router(settings))
+        # Neo4j Browser fetches its guide from the page's origin: allow exactly that origin
+        browser = [f"http://{h}:{settings.neo4j_http_port}" for h in ("localhost", settings.host)]
+        app.add_middleware(CORSMiddleware, allow_origins=browser, allow_methods=["GET"])
+
+    @app.get("/guide", tags=["ops"], response_class=HTMLResponse)
+    def neo4j_browser_guide() -> str:
+        """The Neo4j Browser guide: `:play http://localhost:8000/guide` (shown on connect)."""
+        return (Path(__file__).parent / "static" / "neo4j-guide.html").read_text()
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -53,6 +53,7 @@ class Neo4j(Server):
             "HTTP_PORT": str(self.s.neo4j_http_port),
             "HEAP": self.s.neo4j_heap,
             "PAGECACHE": self.s.neo4j_pagecache,
+            "SERVICE_PORT": str(self.s.service_port),
         }
         conf = Template((CONF / "neo4j.conf").read_text()).substitute(values)
         (self.home / "conf" / "neo4j.conf").write_text(conf)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,17 @@ def namespace(settings: Settings, home: Path) -> Settings:
 
 
 def env_of(s: Settings) -> dict[str, str]:
+    """The environment that makes a job or sink process see the settings `s` (namespace and
+    plug-ins alike)."""
     return {
         **os.environ,
         "HINDSIGHT_KAFKA_TOPIC_PREFIX": s.kafka_topic_prefix,
         "HINDSIGHT_ES_ALIAS_PREFIX": s.es_alias_prefix,
         "HINDSIGHT_NEO4J_LABEL_PREFIX": s.neo4j_label_prefix,
+        "HINDSIGHT_DOMAIN": s.domain,
+        "HINDSIGHT_PROJECTIONS": s.projections,
+        "HINDSIGHT_READ_MODELS": s.read_models,
+        "HINDSIGHT_CONTRACTS_DIRS": json.dumps([str(d) for d in s.contracts_dirs]),
     }
 
 
@@ -188,9 +194,9 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
 
 
 @contextmanager
-def running_sinks(s: Settings) -> Iterator[None]:
+def running_sinks(s: Settings, names: Iterable[str] = ("elasticsearch", "neo4j")) -> Iterator[None]:
     procs = []
-    for name in ("elasticsearch", "neo4j"):
+    for name in names:
         with open(s.home / f"sink-{name}.log", "w") as log:
             procs.append(
                 subprocess.Popen(
@@ -211,10 +217,12 @@ def running_sinks(s: Settings) -> Iterator[None]:
             p.wait(30)
 
 
-def es_documents(s: Settings) -> dict[tuple[str, str], dict[str, Any]]:
+def es_documents(
+    s: Settings, aliases: Iterable[str] = tuple(INDEX_SPECS)
+) -> dict[tuple[str, str], dict[str, Any]]:
     es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
     docs: dict[tuple[str, str], dict[str, Any]] = {}
-    for alias in INDEX_SPECS:
+    for alias in aliases:
         name = f"{s.es_alias_prefix}{alias}"
         if not es.indices.exists_alias(name=name):
             continue

@@ -1,0 +1,99 @@
+"""`hindsight demo`: the whole platform on generated data, then a short tour of the results."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hindsight.settings import get_settings
+
+console = Console()
+
+
+def demo(
+    events: Annotated[int, typer.Option(help="events to generate through the service")] = 10_000,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the read models")] = 900,
+) -> None:
+    """Generate traffic through the service, relay it, project it, wait, then show around."""
+    from hindsight import background, catchup, cli_job, cli_ops
+
+    s = get_settings()
+    console.rule("[bold]1. command service")
+    cli_ops.service_start()
+    console.rule("[bold]2. workload through the service")
+    cli_ops.generate(events=events, seed=42, via="http", batch=500)
+    console.rule("[bold]3. relay, projection job, sinks")
+    background.relay(s).start(s)
+    for name in ("elasticsearch", "neo4j"):
+        background.sink(s, name).start(s)
+    job_id = cli_job.submit(s)
+    cli_job.wait_running(s, job_id)
+    console.print(f"relay, sinks and job {job_id} running")
+    console.rule("[bold]4. waiting for Elasticsearch and Neo4j to catch up with the log")
+    expected = catchup.expected_outputs(s)
+    columns = (
+        TextColumn("[bold]read models"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("documents and nodes at their final version"),
+        TimeElapsedColumn(),
+    )
+    deadline = time.monotonic() + timeout
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("catch-up", total=None)
+        while True:
+            done, wanted = catchup.caught_up(s, expected)
+            bar.update(task, completed=done, total=wanted)
+            if done >= wanted:
+                break
+            if time.monotonic() > deadline:
+                console.print(
+                    "[red]error:[/] read models did not catch up in time; "
+                    "see `make status` and `make logs S=flink`"
+                )
+                raise typer.Exit(1)
+            time.sleep(2)
+    tour(s)
+
+
+def tour(s) -> None:  # noqa: ANN001 - Settings
+    from hindsight import cli_query
+
+    es = cli_query.es_client(s)
+    console.rule("[bold]5. a short tour")
+    console.print("[bold]$ hindsight search kettle")
+    cli_query.search("kettle")
+    console.print("[bold]$ hindsight search chess --orders --status delivered")
+    cli_query.search("chess", orders=True, status="delivered", size=5)
+    top_customer = es.search(
+        index="customers", size=1, sort=[{"lifetime_value": "desc"}], query={"match_all": {}}
+    )["hits"]["hits"]
+    top_product = es.search(
+        index="products", size=1, sort=[{"units_sold": "desc"}], query={"match_all": {}}
+    )["hits"]["hits"]
+    if top_customer:
+        cid = top_customer[0]["_source"]["customer_id"]
+        console.print(f"[bold]$ hindsight graph orders {cid}")
+        cli_query.graph_orders(cid)
+        console.print(f"[bold]$ hindsight graph similar {cid}")
+        cli_query.graph_similar(cid, limit=5)
+    if top_product:
+        pid = top_product[0]["_source"]["product_id"]
+        console.print(f"[bold]$ hindsight graph together {pid}")
+        cli_query.graph_together(pid, limit=5)
+    console.rule("[bold]where to look")
+    console.print(f"Flink web UI       {s.flink_url}  (the job: hindsight-projections)")
+    console.print(
+        f"Neo4j Browser      {s.neo4j_browser_url}  user {s.neo4j_user} / "
+        f"{s.neo4j_password}; the Hindsight guide opens on connect"
+    )
+    console.print(f"Elasticsearch      {s.elasticsearch_url}/_cat/indices?v")
+    console.print(
+        f"Command service    {s.service_url}/docs  (search: {s.service_url}"
+        "/search/products?q=kettle)"
+    )
+    console.print("Stop everything:   make down")
