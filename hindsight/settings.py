@@ -31,6 +31,7 @@ class Settings(BaseSettings):
 
     flink_rest_port: int = 8081
     flink_jobmanager_rpc_port: int = 6123
+    flink_blob_port: int = 6124
     flink_taskmanager_slots: int = 2
     flink_jobmanager_memory: str = "1024m"
     flink_taskmanager_memory: str = "3072m"

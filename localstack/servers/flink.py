@@ -98,7 +98,7 @@ class FlinkLayout:
             },
             "parallelism": {"default": 2},
             "rest": {"address": h, "bind-address": h, "port": self.s.flink_rest_port},
-            "blob": {"server": {"port": "6124"}},
+            "blob": {"server": {"port": str(self.s.flink_blob_port)}},
             "state": {"backend": {"type": "rocksdb", "incremental": True}},
             "execution": {
                 "checkpointing": {
@@ -133,7 +133,7 @@ class FlinkJobManager(Server):
 
     @property
     def ports(self) -> list[int]:
-        return [self.s.flink_rest_port, self.s.flink_jobmanager_rpc_port]
+        return [self.s.flink_rest_port, self.s.flink_jobmanager_rpc_port, self.s.flink_blob_port]
 
     @property
     def dir(self) -> Path:
