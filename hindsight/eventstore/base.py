@@ -13,14 +13,42 @@ Guarantees every backend gives (the contract suite in tests/eventstore_contract.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from hindsight.events import Envelope, NewEvent
 from hindsight.eventstore.upcasting import Upcasters
+
+_STDLIB_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def dumps_json(value: Any) -> str:
+    """Compact JSON text for an event payload or a snapshot state.
+
+    orjson is ~10x cheaper than the stdlib encoder, which profiling showed to be half the CPU
+    of a 100-event append. `OPT_NON_STR_KEYS` keeps the stdlib's int-key behaviour; what
+    orjson refuses (integers beyond 64 bits) goes through the stdlib encoder instead, so no
+    payload the store accepted before is rejected now. One visible difference: NaN and
+    Infinity are written as null (valid JSON, and what PostgreSQL's jsonb can store at all).
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _STDLIB_DUMPS(value)
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse stored JSON; orjson for speed, the stdlib for what only it reads (NaN, Infinity)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class EventStoreError(Exception):

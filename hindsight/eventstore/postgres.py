@@ -9,15 +9,17 @@ The lock is released only after the commit is visible, so positions are gapless 
 order equals position order. The price is that appends to the log are serialised (as in the
 eventsourcing library, which takes an EXCLUSIVE table lock); reads never take the lock.
 
-Round trips: each append is one pipeline (BEGIN, lock, one INSERT ... SELECT per stream that
-carries its own version check, the idempotency row) plus the COMMIT; the INSERT takes the
-batch as one JSON document (`jsonb_to_recordset`), so one prepared statement serves every
-batch size.
+Round trips: an append to one stream (what every command handler does) is ONE simple-query
+message, lock statement plus one INSERT ... SELECT that assigns versions and positions, checks
+the expected version and writes the idempotency row; PostgreSQL runs it as one implicit
+transaction, so there is no BEGIN/COMMIT traffic (`_APPEND_ONE`). A multi-stream append is one
+pipeline (BEGIN, lock, one INSERT per stream, the idempotency row) plus the COMMIT, sent only
+after every stream's check passed. The batch travels as one JSON document
+(`jsonb_to_recordset`), encoded by orjson, so one statement text serves every batch size.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import zlib
 from collections.abc import Sequence
@@ -35,6 +37,7 @@ from hindsight.eventstore.base import (
     EventStore,
     Snapshot,
     StreamAppend,
+    dumps_json,
     empty_result,
 )
 from hindsight.eventstore.ids import new_event_ids
@@ -42,7 +45,6 @@ from hindsight.eventstore.upcasting import Upcasters
 
 _LOCK_CLASS = 0x4853  # "HS": the advisory-lock namespace of the Hindsight event store
 _MAX = 2**62
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 SCHEMA = """
 create table if not exists hs_events (
@@ -100,6 +102,21 @@ where (select coalesce(max(version), 0) from hs_events
        where aggregate_type = %(type)s and aggregate_id = %(id)s) = %(expected)s
 returning version, position, occurred_at, recorded_at
 """
+# The single-stream fast path (every command handler's append): lock and insert travel as ONE
+# simple-query message. PostgreSQL runs a multi-statement message as one implicit transaction
+# (an error anywhere rolls back all of it) and, in READ COMMITTED, gives each statement its own
+# snapshot, so the INSERT's max(position) sees every append committed before the lock was
+# granted. One round trip, no BEGIN/COMMIT messages and no pipeline bookkeeping on the client.
+# A version mismatch inserts nothing (the WHERE), and the idempotency row is written from the
+# rows actually inserted, so a mismatch leaves no trace either.
+_APPEND_ONE = (
+    "select pg_advisory_xact_lock(%(lock_class)s, %(lock_key)s);\n"
+    "with ins as (" + _INSERT.strip() + "),\n"
+    "key as (insert into hs_idempotency (key, first_position, last_position)\n"
+    "        select %(key)s, min(position), max(position) from ins\n"
+    "        where %(key)s::text is not null having count(*) > 0)\n"
+    "select version, position, occurred_at, recorded_at from ins"
+)
 _IDEMPOTENCY = (
     "insert into hs_idempotency (key, first_position, last_position) "
     "select %s, max(position) - %s + 1, max(position) from hs_events"
@@ -175,8 +192,9 @@ class PostgresEventStore(EventStore):
         causation_id: str | None,
     ) -> list[AppendResult]:
         conn = self._conn()
+        write = self._write_one if len(appends) == 1 and appends[0].events else self._write
         try:
-            return self._write(conn, appends, idempotency_key, correlation_id, causation_id)
+            return write(conn, appends, idempotency_key, correlation_id, causation_id)
         except psycopg.errors.UniqueViolation:
             # only the idempotency key can collide under the lock: a concurrent retry won
             if idempotency_key is not None and self._idempotency_span(idempotency_key):
@@ -187,6 +205,36 @@ class PostgresEventStore(EventStore):
                 return self.append_many(appends, idempotency_key=idempotency_key)
             raise
 
+    def _write_one(
+        self,
+        conn: psycopg.Connection[Any],
+        appends: Sequence[StreamAppend],
+        idempotency_key: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> list[AppendResult]:
+        """One stream with events: one round trip (see `_APPEND_ONE`).
+
+        A client-side-binding cursor is what lets psycopg send several statements in one
+        message; the batch is one JSON literal, so the quoting cost is a single string escape.
+        """
+        (a,) = appends
+        event_ids = new_event_ids(len(a.events))
+        params = _params(a, event_ids, correlation_id, causation_id)
+        params.update(lock_class=_LOCK_CLASS, lock_key=self._lock_key, key=idempotency_key)
+        cur = psycopg.ClientCursor(conn)
+        cur.execute(_APPEND_ONE, params)
+        cur.nextset()  # past the lock's result, to the INSERT's RETURNING rows
+        rows = cur.fetchall()
+        if len(rows) != len(a.events):  # the version check failed: nothing was written
+            raise ConcurrencyError(
+                a.aggregate_type,
+                a.aggregate_id,
+                a.expected_version,
+                self.stream_version(a.aggregate_type, a.aggregate_id),
+            )
+        return [_result(a, event_ids, rows, correlation_id, causation_id)]
+
     def _write(
         self,
         conn: psycopg.Connection[Any],
@@ -195,6 +243,8 @@ class PostgresEventStore(EventStore):
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[AppendResult]:
+        """Several streams (or none with events): one pipelined transaction, checked before
+        COMMIT so that one stream's mismatch rolls back the others."""
         total = sum(len(a.events) for a in appends)
         fresh = iter(new_event_ids(total))
         ids = [[next(fresh) for _ in a.events] for a in appends]
@@ -364,7 +414,7 @@ def _params(
         "expected": a.expected_version,
         "corr": correlation_id,
         "caus": causation_id,
-        "batch": _dumps(batch),
+        "batch": dumps_json(batch),
     }
 
 

@@ -12,7 +12,6 @@ Timestamps are integer microseconds since the epoch: exact, compact and range-co
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -27,13 +26,14 @@ from hindsight.eventstore.base import (
     EventStore,
     Snapshot,
     StreamAppend,
+    dumps_json,
     empty_result,
+    loads_json,
 )
 from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.upcasting import Upcasters
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _MAX = 2**62
 
 SCHEMA = """
@@ -73,6 +73,8 @@ _COLUMNS = (
     "occurred_at, recorded_at, correlation_id, causation_id, data"
 )
 _INSERT = f"insert into hs_events ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_KEY = "insert into hs_idempotency (key, first_position, last_position) values (?, ?, ?)"
+_LAST_POSITION = "select coalesce(max(position), 0) from hs_events"
 _VERSION = (
     "select coalesce(max(version), 0) from hs_events where aggregate_type = ? and aggregate_id = ?"
 )
@@ -102,7 +104,7 @@ def _envelope(row: tuple[Any, ...]) -> Envelope:
         recorded_at=from_micros(row[8]),
         correlation_id=row[9],
         causation_id=row[10],
-        data=json.loads(row[11]),
+        data=loads_json(row[11]),
     )
 
 
@@ -174,74 +176,77 @@ class SQLiteEventStore(EventStore):
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[AppendResult]:
+        """Check every stream's version, then insert all rows with ONE executemany.
+
+        The version check stays a SELECT: it is an in-process seek to the end of the
+        (type, id, version) index, and unlike a UNIQUE violation it also catches an expected
+        version *ahead* of the stream (which would otherwise leave a gap). Rows are built as
+        plain tuples straight from the NewEvents; the Envelopes the caller gets back share
+        the same values, so nothing is encoded or converted twice.
+        """
         for a in appends:
             (actual,) = conn.execute(_VERSION, (a.aggregate_type, a.aggregate_id)).fetchone()
             if actual != a.expected_version:
                 raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
-        (position,) = conn.execute("select coalesce(max(position), 0) from hs_events").fetchone()
+        (position,) = conn.execute(_LAST_POSITION).fetchone()
         first = position + 1
         now = utcnow()
         now_us = to_micros(now)
         rows: list[tuple[Any, ...]] = []
         results: list[AppendResult] = []
-        ids = iter(new_event_ids(sum(len(a.events) for a in appends)))
+        ids = new_event_ids(sum(len(a.events) for a in appends))
+        n = 0
         for a in appends:
+            if not a.events:
+                results.append(empty_result(a))
+                continue
+            type_, id_, version = a.aggregate_type, a.aggregate_id, a.expected_version
             envelopes = []
-            for offset, e in enumerate(a.events, start=1):
+            for e in a.events:
+                event_id = ids[n]
+                n += 1
+                version += 1
                 position += 1
-                occurred = e.occurred_at or now
-                env = Envelope(
-                    next(ids),
-                    e.event_type,
-                    e.schema_version,
-                    a.aggregate_type,
-                    a.aggregate_id,
-                    a.expected_version + offset,
-                    position,
-                    occurred,
-                    now,
-                    correlation_id,
-                    causation_id,
-                    e.data,
-                )
-                envelopes.append(env)
+                occurred = e.occurred_at
                 rows.append(
                     (
-                        env.event_id,
-                        env.event_type,
-                        env.schema_version,
-                        env.aggregate_type,
-                        env.aggregate_id,
-                        env.version,
+                        event_id,
+                        e.event_type,
+                        e.schema_version,
+                        type_,
+                        id_,
+                        version,
                         position,
-                        to_micros(occurred) if e.occurred_at else now_us,
+                        to_micros(occurred) if occurred else now_us,
                         now_us,
                         correlation_id,
                         causation_id,
-                        _dumps(e.data),
+                        dumps_json(e.data),
                     )
                 )
-            if not envelopes:
-                results.append(empty_result(a))
-                continue
-            results.append(
-                AppendResult(
-                    a.aggregate_type,
-                    a.aggregate_id,
-                    envelopes[-1].version,
-                    envelopes[0].position,
-                    envelopes[-1].position,
-                    tuple(envelopes),
+                envelopes.append(
+                    Envelope(
+                        event_id,
+                        e.event_type,
+                        e.schema_version,
+                        type_,
+                        id_,
+                        version,
+                        position,
+                        occurred or now,
+                        now,
+                        correlation_id,
+                        causation_id,
+                        e.data,
+                    )
                 )
+            results.append(
+                AppendResult(type_, id_, version, envelopes[0].position, position, tuple(envelopes))
             )
         if rows:
             conn.executemany(_INSERT, rows)
             if idempotency_key is not None:
-                conn.execute(
-                    "insert into hs_idempotency (key, first_position, last_position) "
-                    "values (?, ?, ?)",
-                    (idempotency_key, first, position),
-                )
+                conn.execute(_INSERT_KEY, (idempotency_key, first, position))
         return results
 
     def _idempotency_span(self, idempotency_key: str) -> tuple[int, int] | None:
@@ -317,7 +322,7 @@ class SQLiteEventStore(EventStore):
                 snapshot.aggregate_id,
                 snapshot.version,
                 snapshot.snapshot_version,
-                _dumps(snapshot.state),
+                dumps_json(snapshot.state),
                 to_micros(utcnow()),
             ),
         )
@@ -351,7 +356,7 @@ class SQLiteEventStore(EventStore):
             aggregate_id,
             row[0],
             snapshot_version,
-            json.loads(row[1]),
+            loads_json(row[1]),
             from_micros(row[2]),
         )
 
