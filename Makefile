@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration lint bench bench-store bench-validator contracts
+.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration lint bench bench-store bench-validator bench-pipeline contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -65,7 +65,10 @@ test-unit: $(STAMP) ## the fast tests: pure code and in-memory fakes, no servers
 test-integration: $(STAMP) ## the tests against the real servers (needs `make up`)
 	@$(PY) -m pytest tests/integration
 
-bench: bench-store bench-validator ## every benchmark (figures under $(HINDSIGHT_HOME)/bench/)
+bench: bench-store bench-validator bench-pipeline ## every benchmark (figures in $(HINDSIGHT_HOME)/bench/)
+
+bench-pipeline: up ## events/s through the Flink job to both sinks; append->visible p50/p99
+	@$(PY) -m benchmarks.bench_pipeline --events $(or $(N),50000) --mode standalone
 
 bench-validator: $(STAMP) ## contract validator throughput, events/s on one core
 	@$(PY) -m benchmarks.bench_validator

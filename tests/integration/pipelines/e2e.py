@@ -174,6 +174,7 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
     else:
         from hindsight.cli_job import _rest, submit, wait_running
 
+        saved = dict(os.environ)
         os.environ.update({k: v for k, v in env.items() if k.startswith("HINDSIGHT_")})
         job_id = ""
 
@@ -187,10 +188,10 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
             wait_running(s, job_id)
             yield running
         finally:
-            for k in list(os.environ):
-                if k.startswith("HINDSIGHT_"):
-                    del os.environ[k]
-            _rest(s, f"/jobs/{job_id}", method="PATCH")
+            os.environ.clear()
+            os.environ.update(saved)  # as it was, including HINDSIGHT_* set before the test
+            if job_id:
+                _rest(s, f"/jobs/{job_id}", method="PATCH")
 
 
 @contextmanager

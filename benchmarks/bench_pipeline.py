@@ -1,0 +1,1035 @@
+"""Pipeline benchmark: event store -> relay -> Kafka -> Flink job -> sink workers -> ES + Neo4j.
+
+Run: `python -m benchmarks.bench_pipeline [--events N] [--mode standalone|minicluster]
+[--exec-mode thread|process|both]`. Every run owns a private namespace on the shared servers
+(topic, alias and label prefixes, like the end-to-end harness) and removes it at the end.
+Figures go to `$HINDSIGHT_HOME/bench/pipeline.json`.
+
+Why these measurements, and how:
+
+1. Throughput. N events are written straight into a private SQLite store (run_direct) and
+   published by the relay *before* the job starts, so the job and the sinks see a full log and
+   run as fast as they can. Time zero is job submission; a sampler (every 0.25 s) reads the
+   job's committed source offsets, the sink topics' high watermarks and the sink groups'
+   committed offsets, and separately polls Elasticsearch (refresh, count + sum of `version`
+   per alias) and Neo4j (count + sum of `version` per label). A read model is complete when
+   every expected document is present at the version the reference projector computes: a
+   sink never holds a version above the reference, so equal sums mean equal versions. Rates
+   are taken from the first Output on a sink topic (the job is processing), so JVM/Python
+   start-up is reported apart: "job" = N / (last change of the sink topics' high watermarks -
+   first Output); "e2e" = N / (read model complete - first Output); a sink's pipelined rate =
+   its outputs / (its last commit - first Output), bounded by the job's rate. A sink's own
+   rate is measured afterwards by replaying its whole topic into fresh indices / labels.
+2. Latency append->visible. With job and sinks caught up, commands from the same workload
+   are executed one at a time at a steady rate through CommandHandler (each its own SQLite
+   transaction) while the relay runs in a thread (its default 0.2 s poll). The reference
+   projector is fed each command's events to learn which documents it changes and to which
+   version. A poller thread (every `--poll-ms`) reads every pending document in batches: ES
+   real-time GET (`mget`, sees a write as soon as it is indexed), ES search (`ids` query,
+   sees it only after the 1 s refresh: what a search user sees) and Neo4j (the node's
+   `version`). A command is visible in a store when all its documents there reach their
+   versions; its latency is the midpoint of that poll's request minus the moment the append
+   committed (resolution: poll interval + request time, a few ms here).
+3. Python execution mode: the throughput run once per `python.execution-mode`, each in a fresh
+   namespace (the job gets `--exec-mode`). Optionally (`--checkpoint-sweep 500,5000`) latency
+   with other checkpoint intervals, on a small pre-load: the exactly-once KafkaSink commits
+   its transaction on checkpoints, so the interval bounds what read_committed sinks can see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch, NotFoundError
+from neo4j import Driver, GraphDatabase
+from rich.console import Console
+from rich.table import Table
+
+from connectors.sink_main import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink, sink_topic
+from connectors.sink_worker import SinkWorker, WorkerConfig
+from hindsight import bootstrap
+from hindsight.events import Envelope
+from hindsight.relay import OutboxRelay, topic_name
+from hindsight.settings import REPO_ROOT, Settings, get_settings
+from hindsight.workload import run_direct
+from pipelines.commerce_projections import PROJECTIONS
+from pipelines.model import Output
+from pipelines.reference import ReferenceProjector
+from tests.integration.pipelines import e2e
+
+console = Console()
+SINKS = ("elasticsearch", "neo4j")
+LABELS = {"customer": "Customer", "order": "Order", "product": "Product"}  # neo4j target -> label
+SEED = 7
+
+
+# ------------------------------------------------------------------------------ namespace
+
+
+def namespace(settings: Settings, work: Path) -> Settings:
+    """Private prefixes, as the e2e harness makes them, but named `bench-` so a leftover is
+    recognisable; `home` is a scratch dir for the SQLite store, relay checkpoint and logs."""
+    tag = uuid.uuid4().hex[:8]
+    home = work / tag
+    home.mkdir(parents=True)
+    return settings.model_copy(
+        update={
+            "home": home,
+            "kafka_topic_prefix": f"bench-{tag}",
+            "es_alias_prefix": f"bench-{tag}-",
+            "neo4j_label_prefix": f"B{tag}",
+        }
+    )
+
+
+def groups_of(s: Settings) -> list[str]:
+    p = s.kafka_topic_prefix
+    return [
+        f"{p}-projections",
+        *(f"{p}-sink-{n}" for n in SINKS),
+        *(f"{p}-replay-{n}" for n in SINKS),
+    ]
+
+
+def cleanup(s: Settings) -> None:
+    """Indices, labels, constraints and topics (the harness's cleanup) plus our consumer
+    groups, which the harness leaves behind."""
+    e2e.cleanup(s)
+    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+    for f in admin.delete_consumer_groups(groups_of(s), request_timeout=15).values():
+        with contextlib.suppress(Exception):  # a group never created is not an error here
+            f.result(30)
+
+
+# ------------------------------------------------------------------------------ the job
+
+
+@contextmanager
+def running_job(
+    s: Settings, mode: str, exec_mode: str, checkpoint_ms: int
+) -> Iterator[Callable[[], None]]:
+    """The projection job with our execution mode and checkpoint interval; the harness's
+    `running_job` takes no job arguments, hence this variant. Yields a liveness check."""
+    job_args = ["--exec-mode", exec_mode, "--checkpoint-interval-ms", str(checkpoint_ms)]
+    env = e2e.env_of(s)
+    if mode == "minicluster":
+        # process mode starts `python` workers from PATH: make it this venv's
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "jobs" / "projections.py"), "--local", *job_args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO_ROOT,
+        )
+
+        def alive() -> None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mini-cluster job exited: see {s.home / 'minicluster.log'}")
+
+        try:
+            yield alive
+        finally:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+            log.close()
+        return
+
+    from hindsight.cli_job import _rest, submit, wait_running
+
+    saved = {k: v for k, v in os.environ.items() if k.startswith("HINDSIGHT_")}
+    os.environ.update({k: v for k, v in env.items() if k.startswith("HINDSIGHT_")})
+    job_id = ""
+
+    def running() -> None:
+        state = _rest(s, f"/jobs/{job_id}")["state"]
+        if state not in ("RUNNING", "CREATED", "RESTARTING"):
+            raise RuntimeError(f"job {job_id} is {state}")
+
+    try:
+        _wait_free_slots(s)
+        job_id = submit(s, extra=job_args)
+        wait_running(s, job_id)
+        yield running
+    finally:
+        for k in [k for k in os.environ if k.startswith("HINDSIGHT_")]:
+            del os.environ[k]
+        os.environ.update(saved)
+        if job_id:
+            _rest(s, f"/jobs/{job_id}", method="PATCH")
+            _wait_job_gone(s, job_id)
+
+
+def _wait_free_slots(s: Settings, needed: int = 2, timeout_s: float = 60) -> None:
+    """The cluster is shared: a job of someone else's holding the slots would leave ours
+    waiting for resources until Flink gives up, so say so plainly (never cancel theirs)."""
+    from hindsight.cli_job import _rest
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        overview = _rest(s, "/overview")
+        if overview["slots-available"] >= needed:
+            return
+        if time.monotonic() > deadline:
+            others = [j["name"] for j in _rest(s, "/jobs/overview")["jobs"]
+                      if j["state"] == "RUNNING"]  # fmt: skip
+            raise RuntimeError(
+                f"{overview['slots-available']}/{overview['slots-total']} Flink slots free "
+                f"(running: {', '.join(others)}); wait for them or use --mode minicluster"
+            )
+        time.sleep(2)
+
+
+def _wait_job_gone(s: Settings, job_id: str, timeout_s: float = 60) -> None:
+    """Until the cancelled job has released its slots, so the next run gets both."""
+    from hindsight.cli_job import _rest
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _rest(s, f"/jobs/{job_id}")["state"] in ("CANCELED", "FAILED", "FINISHED"):
+            return
+        time.sleep(0.5)
+
+
+# ------------------------------------------------------------------------------ expectations
+
+
+@dataclass
+class Expected:
+    """What complete read models hold: per ES alias / Neo4j label, document count and the sum
+    of their versions (complete <=> both equal, as no sink holds a version above these)."""
+
+    es: dict[str, tuple[int, int]]
+    neo4j: dict[str, tuple[int, int]]
+    outputs: int
+
+
+def expected_of(outputs: dict[tuple[str, str, str], Output]) -> Expected:
+    es: dict[str, list[int]] = {}
+    neo: dict[str, list[int]] = {}
+    for o in outputs.values():
+        bucket = es if o.sink == "elasticsearch" else neo
+        key = o.target if o.sink == "elasticsearch" else LABELS[o.target]
+        acc = bucket.setdefault(key, [0, 0])
+        acc[0] += 1
+        acc[1] += o.version
+    return Expected(
+        es={k: (c, v) for k, (c, v) in es.items()},
+        neo4j={k: (c, v) for k, (c, v) in neo.items()},
+        outputs=len(outputs),
+    )
+
+
+def es_state(es: Elasticsearch, s: Settings, aliases: list[str]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for alias in aliases:
+        name = f"{s.es_alias_prefix}{alias}"
+        try:
+            es.indices.refresh(index=name)
+            r = es.search(
+                index=name,
+                size=0,
+                track_total_hits=True,
+                aggs={"v": {"sum": {"field": "version"}}},
+            )
+        except NotFoundError:
+            out[alias] = (0, 0)
+            continue
+        out[alias] = (int(r["hits"]["total"]["value"]), int(r["aggregations"]["v"]["value"]))
+    return out
+
+
+def neo4j_state(driver: Driver, s: Settings, labels: list[str]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for label in labels:
+        records, _, _ = driver.execute_query(
+            f"MATCH (n:`{s.neo4j_label_prefix}{label}`) WHERE n.version IS NOT NULL "
+            "RETURN count(n) AS c, coalesce(sum(n.version), 0) AS v"
+        )
+        out[label] = (int(records[0]["c"]), int(records[0]["v"]))
+    return out
+
+
+# ------------------------------------------------------------------------------ Kafka sampling
+
+
+class KafkaProbe:
+    """Offsets the throughput figures come from: the job's committed source offsets (it
+    commits on checkpoints), the sink topics' high watermarks (Outputs written, committed or
+    not) and the sink workers' committed offsets (after each flush)."""
+
+    def __init__(self, s: Settings) -> None:
+        self.s = s
+        self.bootstrap = s.kafka_bootstrap
+        self.admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        self.offsets = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "unused"})
+        self.groups: dict[str, Consumer] = {}
+
+    def partitions(self, topic: str) -> list[TopicPartition]:
+        meta = self.admin.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return []
+        return [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+
+    def end_offsets(self, tps: list[TopicPartition]) -> int:
+        return sum(
+            self.offsets.get_watermark_offsets(tp, timeout=10, cached=False)[1] for tp in tps
+        )
+
+    def committed(self, group: str, tps: list[TopicPartition]) -> int:
+        if not tps:
+            return 0
+        consumer = self.groups.get(group)
+        if consumer is None:  # never subscribes: reading a group's offsets does not join it
+            consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group})
+            self.groups[group] = consumer
+        return sum(max(tp.offset, 0) for tp in consumer.committed(tps, timeout=10))
+
+    def committed_records(self, topic: str, timeout_s: float = 60) -> int:
+        """Records a read_committed consumer sees in `topic`: the Outputs the sinks got.
+        Offsets also count transaction markers and records of aborted transactions."""
+        tps = self.partitions(topic)
+        ends = {tp.partition: self.offsets.get_watermark_offsets(tp, timeout=10)[1] for tp in tps}
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"{self.s.kafka_topic_prefix}-count",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.assign([TopicPartition(tp.topic, tp.partition, 0) for tp in tps])
+        count, deadline = 0, time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < deadline:
+                count += sum(1 for m in consumer.consume(10_000, timeout=0.5) if not m.error())
+                positions = consumer.position(consumer.assignment())
+                if all(max(p.offset, 0) >= ends[p.partition] for p in positions):
+                    break
+        finally:
+            consumer.close()
+        return count
+
+    def close(self) -> None:
+        self.offsets.close()
+        for c in self.groups.values():
+            c.close()
+
+
+@dataclass
+class Sample:
+    t: float  # seconds since the job was submitted
+    job_committed: int
+    sink_hwm: dict[str, int]
+    sink_committed: dict[str, int]
+
+
+@dataclass
+class Sampler:
+    """Samples the probe in a thread until stopped; the series is what the rates come from."""
+
+    probe: KafkaProbe
+    s: Settings
+    event_tps: list[TopicPartition]
+    t0: float
+    interval_s: float = 0.25
+    samples: list[Sample] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _sink_tps: dict[str, list[TopicPartition]] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        p = self.s.kafka_topic_prefix
+        while not self._stop.is_set():
+            for name in SINKS:
+                if not self._sink_tps.get(name):  # the job's KafkaSink creates the topic
+                    self._sink_tps[name] = self.probe.partitions(sink_topic(name, self.s))  # type: ignore[arg-type]
+            self.samples.append(
+                Sample(
+                    t=time.monotonic() - self.t0,
+                    job_committed=self.probe.committed(f"{p}-projections", self.event_tps),
+                    sink_hwm={n: self.probe.end_offsets(self._sink_tps[n]) for n in SINKS},
+                    sink_committed={
+                        n: self.probe.committed(f"{p}-sink-{n}", self._sink_tps[n]) for n in SINKS
+                    },
+                )
+            )
+            self._stop.wait(self.interval_s)
+
+
+def _first(samples: list[Sample], pred: Callable[[Sample], bool]) -> float | None:
+    return next((x.t for x in samples if pred(x)), None)
+
+
+def _last_change(samples: list[Sample], value: Callable[[Sample], int]) -> float | None:
+    """When a series last moved (the sample that first showed its final value)."""
+    if not samples:
+        return None
+    final = value(samples[-1])
+    if final == 0:
+        return None
+    return next(x.t for x in samples if value(x) == final)
+
+
+# ------------------------------------------------------------------------------ preload
+
+
+@dataclass
+class Loaded:
+    """A namespace with its log written and published, and the reference's state after it."""
+
+    s: Settings
+    handler: Any
+    commands: Iterator[tuple[str, dict[str, Any]]]
+    relay: OutboxRelay
+    projector: TrackingProjector
+    expected: Expected
+    write_s: float
+    publish_s: float
+    events: int
+    published_offsets: int = 0  # end offsets of the event topics once the preload is published
+
+
+class TrackingProjector(ReferenceProjector):
+    """The reference projector that also remembers which outputs each feed changed: the
+    documents (and versions) a command must make visible."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECTIONS)
+        self.changed: list[Output] = []
+
+    def _keep(self, out: Output) -> None:
+        held = self._latest.get((out.sink, out.target, out.id))
+        if held is None or out.version > held.version:
+            self.changed.append(out)
+        super()._keep(out)
+
+
+def preload(s: Settings, events: int) -> Loaded:
+    handler = bootstrap.command_handler(s, "sqlite")
+    commands = handler.domain.workload(SEED, max(events, 1_000))
+    t = time.perf_counter()
+    stats = run_direct(handler, commands, events, batch_size=500)
+    write_s = time.perf_counter() - t
+    relay = bootstrap.relay(s, "sqlite")
+    t = time.perf_counter()
+    relay.run(until_caught_up=True)
+    publish_s = time.perf_counter() - t
+    projector = TrackingProjector()
+    position = 0
+    while batch := handler.store.read_all(position, 5000):
+        projector.feed(e.to_dict() for e in batch)
+        position = batch[-1].position + 1
+    projector.changed.clear()
+    return Loaded(
+        s,
+        handler,
+        commands,
+        relay,
+        projector,
+        expected_of(projector.outputs()),
+        write_s,
+        publish_s,
+        stats.events,
+    )
+
+
+def event_partitions(probe: KafkaProbe, loaded: Loaded) -> list[TopicPartition]:
+    domain = loaded.handler.domain
+    topics = {
+        topic_name(domain.data_domain_of(t), loaded.s.kafka_topic_prefix) for t in domain.aggregates
+    }
+    return [tp for t in sorted(topics) for tp in probe.partitions(t)]
+
+
+# ------------------------------------------------------------------------------ 1. throughput
+
+
+def wait_complete(
+    loaded: Loaded,
+    t0: float,
+    alive: Callable[[], None],
+    timeout_s: float,
+    producing: Callable[[], bool],
+    start_timeout_s: float,
+) -> dict[str, float]:
+    """Seconds since t0 until each read model is complete; raises on timeout, a dead job, or
+    a job that has produced nothing after `start_timeout_s` (a job in a restart loop looks
+    alive to the mini-cluster's process check)."""
+    s, want = loaded.s, loaded.expected
+    es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+    done: dict[str, float] = {}
+    last: dict[str, Any] = {}
+    with GraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password)) as driver:
+        while len(done) < 2:
+            if time.monotonic() - t0 > timeout_s:
+                raise TimeoutError(f"read models not complete in {timeout_s:.0f} s: {last}")
+            alive()
+            if time.monotonic() - t0 > start_timeout_s and not producing():
+                raise TimeoutError(f"no Output on the sink topics after {start_timeout_s:.0f} s")
+            if "elasticsearch" not in done:
+                got = es_state(es, s, sorted(want.es))
+                last["elasticsearch"] = got
+                if got == want.es:
+                    done["elasticsearch"] = time.monotonic() - t0
+            if "neo4j" not in done:
+                got = neo4j_state(driver, s, sorted(want.neo4j))
+                last["neo4j"] = got
+                if got == want.neo4j:
+                    done["neo4j"] = time.monotonic() - t0
+            time.sleep(0.25)
+    es.close()
+    return done
+
+
+def throughput_figures(
+    loaded: Loaded,
+    samples: list[Sample],
+    done: dict[str, float],
+    running_at: float | None,
+    records: dict[str, int],
+) -> dict[str, Any]:
+    n = loaded.events
+    first_out = _first(samples, lambda x: sum(x.sink_hwm.values()) > 0)
+    last_out = _last_change(samples, lambda x: sum(x.sink_hwm.values()))
+    job_committed = _first(samples, lambda x: x.job_committed >= loaded.published_offsets)
+    if first_out is None or last_out is None:
+        return {"error": "no Output reached the sink topics"}
+
+    def per_s(count: float, since: float, until: float | None) -> float | None:
+        return round(count / (until - since), 1) if until and until > since else None
+
+    sinks: dict[str, Any] = {}
+    for name in SINKS:
+        outputs = samples[-1].sink_committed[name]
+        last_commit = _last_change(samples, lambda x, n=name: x.sink_committed[n])  # type: ignore[misc]
+        sinks[name] = {
+            "offsets": outputs,
+            "complete_s": round(done[name], 2),
+            "last_commit_s": last_commit,
+            "trails_job_s": round(done[name] - last_out, 2),
+            "records": records[name],
+            "pipelined_outputs_per_s": per_s(records[name], first_out, last_commit),
+        }
+    return {
+        "events": n,
+        "outputs_latest": loaded.expected.outputs,
+        "job_running_s": None if running_at is None else round(running_at, 2),
+        "first_output_s": round(first_out, 2),
+        "last_output_s": round(last_out, 2),
+        "job_offsets_committed_s": job_committed,
+        "job_events_per_s": per_s(n, first_out, last_out),
+        "e2e_complete_s": round(max(done.values()), 2),
+        "e2e_events_per_s": per_s(n, first_out, max(done.values())),
+        "e2e_events_per_s_from_submit": per_s(n, 0.0, max(done.values())),
+        "per_store_events_per_s": {k: per_s(n, first_out, v) for k, v in done.items()},
+        "sinks": sinks,
+    }
+
+
+def replay_sinks(s: Settings, probe: KafkaProbe, timeout_s: float = 600) -> dict[str, Any]:
+    """Each sink alone, fed its whole topic (already complete) into fresh indices / labels
+    under a fresh group: the sink's own rate, not bounded by the job's."""
+    rs = s.model_copy(
+        update={
+            "es_alias_prefix": f"{s.es_alias_prefix}r-",
+            "neo4j_label_prefix": f"{s.neo4j_label_prefix}R",
+        }
+    )
+    out: dict[str, Any] = {}
+    for name in SINKS:
+        config = WorkerConfig(
+            topic=sink_topic(name, s),  # type: ignore[arg-type]
+            group_id=f"{s.kafka_topic_prefix}-replay-{name}",
+            bootstrap=s.kafka_bootstrap,
+            max_records=DEFAULT_BATCH[name],
+            max_wait_ms=DEFAULT_MAX_WAIT_MS,
+        )
+        # stop on a count, not on idleness: a slow flush on a busy machine looks idle
+        want = probe.committed_records(config.topic)
+        worker = SinkWorker(build_sink(name, rs), config)  # type: ignore[arg-type]
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        first: tuple[float, int] | None = None
+        last: tuple[float, int] = (time.monotonic(), 0)
+        deadline = time.monotonic() + timeout_s
+        while thread.is_alive():
+            if worker.stats.consumed >= want or time.monotonic() > deadline:
+                worker.stop()
+            consumed = worker.stats.consumed
+            now = time.monotonic()
+            if consumed and first is None:
+                first = (now, consumed)  # after the first flush: group join and start-up done
+            if consumed != last[1]:
+                last = (now, consumed)
+            time.sleep(0.05)
+        thread.join()
+        stats = worker.stats
+        rate = None
+        if first is not None and last[0] > first[0]:
+            rate = round((last[1] - first[1]) / (last[0] - first[0]), 1)
+        out[name] = {
+            "topic_records": want,
+            "consumed": stats.consumed,
+            "written": stats.written,
+            "flushes": stats.flushes,
+            "outputs_per_s": rate,
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------ 2. latency
+
+
+@dataclass
+class Pending:
+    appended: float
+    want: dict[str, dict[tuple[str, str], int]]  # store -> (target, id) -> version
+    seen: dict[str, float] = field(default_factory=dict)
+
+
+class VisibilityPoller:
+    """Reads every pending document in batches and stamps when each command became visible
+    in each store (see the module docstring for the three stores and the resolution)."""
+
+    STORES = ("es_get", "es_search", "neo4j")
+
+    def __init__(self, s: Settings, poll_ms: int) -> None:
+        self.s = s
+        self.poll_s = poll_ms / 1000
+        self.es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+        self.driver = GraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password))
+        self.lock = threading.Lock()
+        self.pending: list[Pending] = []
+        self.finished: list[Pending] = []
+        self.polls = 0
+        self.busy_s = 0.0  # time spent in poll cycles that had something to read
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def add(self, p: Pending) -> None:
+        with self.lock:
+            self.pending.append(p)
+
+    def outstanding(self) -> int:
+        with self.lock:
+            return len(self.pending)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        self.driver.close()
+        self.es.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self.lock:
+                todo = list(self.pending)
+            if todo:
+                cycle = time.monotonic()
+                for store in self.STORES:
+                    self._poll(store, [p for p in todo if store not in p.seen])
+                self.polls += 1
+                self.busy_s += time.monotonic() - cycle + self.poll_s
+                with self.lock:
+                    still = [p for p in self.pending if len(p.seen) < len(self.STORES)]
+                    self.finished += [p for p in self.pending if len(p.seen) == len(self.STORES)]
+                    self.pending = still
+            self._stop.wait(self.poll_s)
+
+    def _poll(self, store: str, todo: list[Pending]) -> None:
+        sink = "neo4j" if store == "neo4j" else "elasticsearch"
+        needed: dict[tuple[str, str], int] = {}
+        for p in todo:
+            for key, version in p.want[sink].items():
+                needed[key] = max(needed.get(key, 0), version)
+        if not needed:
+            return
+        started = time.monotonic()
+        have = self._read(store, needed)
+        at = (started + time.monotonic()) / 2
+        for p in todo:
+            if all(have.get(k, 0) >= v for k, v in p.want[sink].items()):
+                p.seen[store] = at
+
+    def _read(self, store: str, needed: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        by_target: dict[str, list[str]] = {}
+        for target, doc_id in needed:
+            by_target.setdefault(target, []).append(doc_id)
+        have: dict[tuple[str, str], int] = {}
+        for target, ids in by_target.items():
+            if store == "neo4j":
+                label = f"{self.s.neo4j_label_prefix}{LABELS[target]}"
+                records, _, _ = self.driver.execute_query(
+                    f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                    "RETURN n.id AS id, n.version AS v",
+                    ids=ids,
+                )
+                have.update({(target, r["id"]): int(r["v"] or 0) for r in records})
+                continue
+            index = f"{self.s.es_alias_prefix}{target}"
+            if store == "es_get":
+                r = self.es.mget(index=index, ids=ids, source=False)
+                have.update(
+                    {(target, d["_id"]): int(d["_version"]) for d in r["docs"] if d.get("found")}
+                )
+            else:
+                r = self.es.search(
+                    index=index,
+                    query={"ids": {"values": ids}},
+                    size=len(ids),
+                    version=True,
+                    source=False,
+                )
+                have.update({(target, h["_id"]): int(h["_version"]) for h in r["hits"]["hits"]})
+        return have
+
+
+def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dict[str, Any]:
+    """Commands one at a time at `rate`/s for `duration_s`, the relay in a thread; per store
+    the append->visible percentiles over the commands that changed something there."""
+    stop = threading.Event()
+    relay_thread = threading.Thread(
+        target=loaded.relay.run, kwargs={"should_stop": stop.is_set}, daemon=True
+    )
+    poller = VisibilityPoller(loaded.s, poll_ms)
+    relay_thread.start()
+    poller.start()
+    handler, projector = loaded.handler, loaded.projector
+    issued = events = 0
+    started = time.monotonic()
+    behind = 0.0
+    try:
+        while (now := time.monotonic()) - started < duration_s:
+            due = started + issued / rate
+            if due > now:
+                time.sleep(due - now)
+            else:
+                behind = max(behind, now - due)
+            name, payload = next(loaded.commands)
+            result = handler.execute_json(name, payload)
+            appended = time.monotonic()
+            issued += 1
+            envelopes: list[Envelope] = result.events
+            events += len(envelopes)
+            projector.changed.clear()
+            projector.feed(e.to_dict() for e in envelopes)
+            want: dict[str, dict[tuple[str, str], int]] = {"elasticsearch": {}, "neo4j": {}}
+            for o in projector.changed:
+                want[o.sink][(o.target, o.id)] = o.version
+            if want["elasticsearch"] or want["neo4j"]:
+                poller.add(Pending(appended, want))
+        issuing_s = time.monotonic() - started
+        drain_deadline = time.monotonic() + 60
+        while poller.outstanding() and time.monotonic() < drain_deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        poller.stop()
+        relay_thread.join(30)
+    out: dict[str, Any] = {
+        "commands": issued,
+        "events": events,
+        "commands_per_s": round(issued / issuing_s, 1),
+        "target_commands_per_s": rate,
+        "duration_s": duration_s,
+        "max_behind_schedule_s": round(behind, 3),
+        "never_visible": poller.outstanding(),
+        "polls": poller.polls,
+        # the real resolution: one cycle reads all three stores, often slower than poll_ms
+        "poll_cycle_ms": round(poller.busy_s * 1000 / max(poller.polls, 1), 1),
+        "poll_ms": poll_ms,
+    }
+    for store in VisibilityPoller.STORES:
+        sink = "neo4j" if store == "neo4j" else "elasticsearch"
+        ms = sorted(
+            (p.seen[store] - p.appended) * 1000
+            for p in poller.finished + poller.pending
+            if store in p.seen and p.want[sink]
+        )
+        out[store] = percentiles(ms)
+    return out
+
+
+def percentiles(ms: list[float]) -> dict[str, Any]:
+    if len(ms) < 2:
+        return {"n": len(ms)}
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return {
+        "n": len(ms),
+        "p50_ms": round(q[49], 1),
+        "p95_ms": round(q[94], 1),
+        "p99_ms": round(q[98], 1),
+        "max_ms": round(ms[-1], 1),
+        "min_ms": round(ms[0], 1),
+    }
+
+
+# ------------------------------------------------------------------------------ one run
+
+
+def run_once(
+    args: argparse.Namespace,
+    base: Settings,
+    work: Path,
+    exec_mode: str,
+    checkpoint_ms: int,
+    *,
+    events: int,
+    measure_throughput: bool,
+    measure_latency: bool,
+) -> dict[str, Any]:
+    """A fresh namespace: preload, job + sinks, throughput, then (caught up) latency."""
+    s = namespace(base, work)
+    result: dict[str, Any] = {
+        "mode": args.mode,
+        "exec_mode": exec_mode,
+        "checkpoint_interval_ms": checkpoint_ms,
+        "namespace": s.kafka_topic_prefix,
+    }
+    console.print(f"[bold]{exec_mode} / checkpoint {checkpoint_ms} ms[/] in {s.kafka_topic_prefix}")
+    ok = False
+    try:
+        loaded = preload(s, events)
+        result["preload"] = {
+            "events": loaded.events,
+            "write_events_per_s": round(loaded.events / loaded.write_s, 1),
+            "publish_events_per_s": round(loaded.events / loaded.publish_s, 1),
+        }
+        console.print(f"  preloaded {loaded.events} events: {result['preload']}")
+        probe = KafkaProbe(s)
+        t0 = time.monotonic()
+        event_tps = event_partitions(probe, loaded)
+        loaded.published_offsets = probe.end_offsets(event_tps)
+        sampler = Sampler(probe, s, event_tps, t0)
+        sampler.start()
+        try:
+            with running_job(s, args.mode, exec_mode, checkpoint_ms) as alive:
+                running_at = time.monotonic() - t0 if args.mode == "standalone" else None
+                with e2e.running_sinks(s):
+                    done = wait_complete(
+                        loaded,
+                        t0,
+                        alive,
+                        args.timeout_s,
+                        lambda: any(sum(x.sink_hwm.values()) for x in sampler.samples[-1:]),
+                        args.start_timeout_s,
+                    )
+                    # the job commits its source offsets only when a checkpoint completes:
+                    # keep sampling until it has (bounded), then the figures are final
+                    until = time.monotonic() + 3 * checkpoint_ms / 1000 + 2
+                    while time.monotonic() < until and not (
+                        sampler.samples
+                        and sampler.samples[-1].job_committed >= loaded.published_offsets
+                    ):
+                        time.sleep(0.25)
+                    sampler.stop()
+                    if measure_throughput:
+                        records = {n: probe.committed_records(sink_topic(n, s)) for n in SINKS}  # type: ignore[arg-type]
+                        result["throughput"] = throughput_figures(
+                            loaded, sampler.samples, done, running_at, records
+                        )
+                        console.print(f"  throughput: {result['throughput']}")
+                    if measure_latency:
+                        result["latency"] = latency(loaded, args.rate, args.latency_s, args.poll_ms)
+                        console.print(f"  latency: {result['latency']}")
+                    alive()
+            if measure_throughput and not args.no_replay:
+                result["sink_replay"] = replay_sinks(s, probe)
+                console.print(f"  sink replay: {result['sink_replay']}")
+        finally:
+            sampler.stop()
+            probe.close()
+        ok = True
+    except Exception as err:  # noqa: BLE001 - report the failed run, keep the others
+        result["error"] = f"{type(err).__name__}: {err}"
+        console.print(f"  [red]failed:[/] {result['error']} (logs kept in {s.home})")
+    finally:
+        cleanup(s)
+        if ok:
+            shutil.rmtree(s.home, ignore_errors=True)
+    return result
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def report(results: list[dict[str, Any]]) -> None:
+    t = Table(title="Throughput (rates from the first Output; start-up shown apart)")
+    for col in (
+        "exec mode",
+        "events",
+        "first output s",
+        "job ev/s",
+        "ES ev/s",
+        "Neo4j ev/s",
+        "e2e ev/s",
+        "e2e s",
+        "ES sink out/s (pipelined / alone)",
+        "Neo4j sink out/s (pipelined / alone)",
+    ):
+        t.add_column(col, justify="right")
+    for r in results:
+        tp = r.get("throughput")
+        if not tp or "error" in tp:
+            if "error" in r and "latency" not in r:
+                t.add_row(r["exec_mode"], "-", r["error"][:60])
+            continue
+        replay = r.get("sink_replay", {})
+        t.add_row(
+            r["exec_mode"],
+            str(tp["events"]),
+            str(tp["first_output_s"]),
+            str(tp["job_events_per_s"]),
+            str(tp["per_store_events_per_s"].get("elasticsearch")),
+            str(tp["per_store_events_per_s"].get("neo4j")),
+            str(tp["e2e_events_per_s"]),
+            str(tp["e2e_complete_s"]),
+            *(
+                f"{tp['sinks'][n]['pipelined_outputs_per_s']} / "
+                f"{replay.get(n, {}).get('outputs_per_s')}"
+                for n in SINKS
+            ),
+        )
+    console.print(t)
+    lt = Table(title="Latency append -> visible (ms)")
+    for col in ("exec mode", "checkpoint ms", "cmd/s", "store", "n", "p50", "p95", "p99", "max"):
+        lt.add_column(col, justify="right")
+    for r in results:
+        lat = r.get("latency")
+        if not lat:
+            continue
+        for store in VisibilityPoller.STORES:
+            p = lat[store]
+            lt.add_row(
+                r["exec_mode"],
+                str(r["checkpoint_interval_ms"]),
+                str(lat["commands_per_s"]),
+                store,
+                str(p["n"]),
+                str(p.get("p50_ms")),
+                str(p.get("p95_ms")),
+                str(p.get("p99_ms")),
+                str(p.get("max_ms")),
+            )
+    console.print(lt)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--mode", choices=("standalone", "minicluster"), default="standalone")
+    parser.add_argument("--exec-mode", choices=("thread", "process", "both"), default="both")
+    parser.add_argument("--checkpoint-interval-ms", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=30.0, help="latency: commands per second")
+    parser.add_argument("--latency-s", type=float, default=45.0)
+    parser.add_argument("--poll-ms", type=int, default=20, help="latency: visibility poll")
+    parser.add_argument(
+        "--latency-in",
+        default="thread",
+        help="exec modes (comma list) whose run also measures latency; '' for none",
+    )
+    parser.add_argument(
+        "--checkpoint-sweep",
+        default="",
+        help="extra checkpoint intervals (ms, comma list) for latency on a small preload",
+    )
+    parser.add_argument("--sweep-events", type=int, default=2_000)
+    parser.add_argument("--timeout-s", type=float, default=900.0)
+    parser.add_argument("--start-timeout-s", type=float, default=240.0)
+    parser.add_argument("--no-replay", action="store_true", help="skip the sink-alone replay")
+    args = parser.parse_args()
+
+    # a label is absent until its first write: the completeness poll's warnings are noise
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
+    base = get_settings()
+    work = base.home / "bench" / "pipeline-work"
+    work.mkdir(parents=True, exist_ok=True)
+    modes = ["thread", "process"] if args.exec_mode == "both" else [args.exec_mode]
+    latency_in = {m for m in args.latency_in.split(",") if m}
+    results = [
+        run_once(
+            args,
+            base,
+            work,
+            m,
+            args.checkpoint_interval_ms,
+            events=args.events,
+            measure_throughput=True,
+            measure_latency=m in latency_in,
+        )
+        for m in modes
+    ]
+    for ms in (int(x) for x in args.checkpoint_sweep.split(",") if x):
+        results.append(
+            run_once(
+                args,
+                base,
+                work,
+                modes[0],
+                ms,
+                events=args.sweep_events,
+                measure_throughput=False,
+                measure_latency=True,
+            )
+        )
+    report(results)
+    out = base.home / "bench" / "pipeline.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(
+            [Path(sys.executable).name, "-m", "benchmarks.bench_pipeline", *sys.argv[1:]]
+        ),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_at_end": os.getloadavg(),
+        },
+        "method": __doc__,
+        "results": results,
+    }
+    out.write_text(json.dumps(doc, indent=2, default=str))
+    console.print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
