@@ -254,6 +254,9 @@ class SinkWorker:
             while not self._stop.is_set():
                 messages = consumer.consume(self._want(), timeout=self._wait_s())
                 now = time.monotonic()
+                if not consumer.assignment():
+                    # still joining the group: waiting for partitions is not being idle
+                    last_record = now
                 for msg in messages:
                     if msg.error() is not None:
                         self._on_error(msg.error())

@@ -65,10 +65,14 @@ def tour(s) -> None:  # noqa: ANN001 - Settings
 
     es = cli_query.es_client(s)
     console.rule("[bold]5. a short tour")
-    console.print("[bold]$ hindsight search kettle")
-    cli_query.search("kettle")
-    console.print("[bold]$ hindsight search chess --orders --status delivered")
-    cli_query.search("chess", orders=True, status="delivered", size=5)
+    top_product = es.search(
+        index="products", size=1, sort=[{"units_sold": "desc"}], query={"match_all": {}}
+    )["hits"]["hits"]
+    word = top_product[0]["_source"]["name"] if top_product else "set"
+    console.print(f"[bold]$ hindsight search '{word}'")
+    cli_query.search(word)
+    console.print(f"[bold]$ hindsight search '{word}' --orders --status delivered")
+    cli_query.search(word, orders=True, status="delivered", size=5)
     top_customer = es.search(
         index="customers", size=1, sort=[{"lifetime_value": "desc"}], query={"match_all": {}}
     )["hits"]["hits"]
