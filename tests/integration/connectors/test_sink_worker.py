@@ -217,17 +217,26 @@ def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
     env: Env, settings: Settings
 ) -> None:
     probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "probe"})
-    futures = AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).create_topics(
-        [NewTopic(DLQ_TOPIC, num_partitions=1, replication_factor=1)]
-    )
+    # keep the admin client referenced until its future resolves: a collected client cancels it
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    futures = admin.create_topics([NewTopic(DLQ_TOPIC, num_partitions=1, replication_factor=1)])
     with contextlib.suppress(KafkaException):  # it usually exists already
         futures[DLQ_TOPIC].result(30)
-    parts = probe.list_topics(DLQ_TOPIC, timeout=10).topics[DLQ_TOPIC].partitions
-    start = []
-    for p in parts:
-        _, high = probe.get_watermark_offsets(TopicPartition(DLQ_TOPIC, p), timeout=10)
-        start.append(TopicPartition(DLQ_TOPIC, p, max(high, 0)))
+    # a topic created a moment ago may list no partitions until its leader is elected
+    start: list[TopicPartition] = []
+    deadline = time.monotonic() + 30
+    while not start and time.monotonic() < deadline:
+        meta = probe.list_topics(DLQ_TOPIC, timeout=10).topics[DLQ_TOPIC]
+        try:
+            for p in meta.partitions:
+                _, high = probe.get_watermark_offsets(TopicPartition(DLQ_TOPIC, p), timeout=10)
+                start.append(TopicPartition(DLQ_TOPIC, p, max(high, 0)))
+        except KafkaException:
+            start = []
+        if not start:
+            time.sleep(0.5)
     probe.close()
+    assert start, f"{DLQ_TOPIC} has no partition with a leader"
     garbage = b"\x00not an output " + uuid.uuid4().bytes
     wrong_target = orjson.dumps({**product(8).to_dict(), "target": "nope"})
     env.produce([product(1), (b"k-garbage", garbage), (b"k-target", wrong_target), product(2)])
