@@ -255,7 +255,9 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
         app.include_router(query_router(settings))
         # Neo4j Browser fetches its guide from the page's origin: allow exactly that origin
         browser = [f"http://{h}:{settings.neo4j_http_port}" for h in ("localhost", settings.host)]
-        app.add_middleware(CORSMiddleware, allow_origins=browser, allow_methods=["GET"])
+        app.add_middleware(
+            CORSMiddleware, allow_origins=browser, allow_methods=["GET"], allow_headers=["*"]
+        )
 
     @app.get("/guide", tags=["ops"], response_class=HTMLResponse)
     def neo4j_browser_guide() -> str:
