@@ -68,7 +68,11 @@ def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: st
 
         def es_equal() -> tuple[bool, object]:
             got = e2e.es_documents(s)
-            return got == want_es, f"{len(got)}/{len(want_es)} documents"
+            missing = sorted(set(want_es) - set(got))[:10]
+            differ = sorted(k for k in got if k in want_es and got[k] != want_es[k])[:10]
+            return got == want_es, (
+                f"{len(got)}/{len(want_es)} documents; missing {missing}; differing {differ}"
+            )
 
         e2e.wait_until(es_equal, 300, "Elasticsearch equal to the reference", alive)
 
