@@ -41,10 +41,11 @@ from hindsight.eventstore.base import (
     empty_result,
 )
 from hindsight.eventstore.ids import new_event_ids
+from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
+from hindsight.eventstore.sql_reads import SqlReads
 from hindsight.eventstore.upcasting import Upcasters
 
 _LOCK_CLASS = 0x4853  # "HS": the advisory-lock namespace of the Hindsight event store
-_MAX = 2**62
 
 SCHEMA = """
 create table if not exists hs_events (
@@ -78,10 +79,6 @@ create table if not exists hs_snapshots (
 );
 """
 
-_COLUMNS = (
-    "event_id, event_type, schema_version, aggregate_type, aggregate_id, version, position, "
-    "occurred_at, recorded_at, correlation_id, causation_id, data"
-)
 _VERSION = (
     "select coalesce(max(version), 0) from hs_events where aggregate_type = %s "
     "and aggregate_id = %s"
@@ -127,7 +124,8 @@ def _envelope(row: tuple[Any, ...]) -> Envelope:
     return Envelope(*row)
 
 
-class PostgresEventStore(EventStore):
+class PostgresEventStore(SqlReads, EventStore):
+    placeholder = "%s"
     """One connection per thread; `schema` isolates stores (tests, benchmarks) in one database."""
 
     def __init__(
@@ -155,6 +153,9 @@ class PostgresEventStore(EventStore):
             connect_timeout=self.connect_timeout_s,
             options=f"-c TimeZone=UTC -c search_path={self.schema}",
         )
+
+    def _decode(self, row: Any) -> Envelope:
+        return _envelope(row)
 
     def _conn(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
@@ -282,47 +283,7 @@ class PostgresEventStore(EventStore):
                 results.append(_result(a, event_ids, rows, correlation_id, causation_id))
         return results
 
-    def _idempotency_span(self, idempotency_key: str) -> tuple[int, int] | None:
-        row = (
-            self._conn()
-            .execute(
-                "select first_position, last_position from hs_idempotency where key = %s",
-                (idempotency_key,),
-            )
-            .fetchone()
-        )
-        return (row[0], row[1]) if row else None
-
-    def _read_positions(self, first: int, last: int) -> list[Envelope]:
-        cur = self._conn().execute(
-            f"select {_COLUMNS} from hs_events where position between %s and %s order by position",
-            (first, last),
-        )
-        return [_envelope(r) for r in cur]
-
-    # -- reading ---------------------------------------------------------------------------
-    def _read_stream(
-        self, aggregate_type: str, aggregate_id: str, from_version: int, to_version: int | None
-    ) -> list[Envelope]:
-        cur = self._conn().execute(
-            f"select {_COLUMNS} from hs_events where aggregate_type = %s and aggregate_id = %s "
-            "and version >= %s and version <= %s order by version",
-            (
-                aggregate_type,
-                aggregate_id,
-                from_version,
-                _MAX if to_version is None else to_version,
-            ),
-        )
-        return [_envelope(r) for r in cur]
-
-    def _read_all(self, from_position: int, limit: int) -> list[Envelope]:
-        cur = self._conn().execute(
-            f"select {_COLUMNS} from hs_events where position >= %s order by position limit %s",
-            (from_position, limit),
-        )
-        return [_envelope(r) for r in cur]
-
+    # -- reading: the shared queries are in SqlReads -----------------------------------
     def stream_version(self, aggregate_type: str, aggregate_id: str) -> int:
         row = self._conn().execute(_VERSION, (aggregate_type, aggregate_id)).fetchone()
         return int(row[0]) if row else 0

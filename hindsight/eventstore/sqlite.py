@@ -31,10 +31,12 @@ from hindsight.eventstore.base import (
     loads_json,
 )
 from hindsight.eventstore.ids import new_event_ids
+from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
+from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
+from hindsight.eventstore.sql_reads import SqlReads
 from hindsight.eventstore.upcasting import Upcasters
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX = 2**62
 
 SCHEMA = """
 create table if not exists hs_events (
@@ -68,10 +70,6 @@ create table if not exists hs_snapshots (
 );
 """
 
-_COLUMNS = (
-    "event_id, event_type, schema_version, aggregate_type, aggregate_id, version, position, "
-    "occurred_at, recorded_at, correlation_id, causation_id, data"
-)
 _INSERT = f"insert into hs_events ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_KEY = "insert into hs_idempotency (key, first_position, last_position) values (?, ?, ?)"
 _LAST_POSITION = "select coalesce(max(position), 0) from hs_events"
@@ -108,7 +106,8 @@ def _envelope(row: tuple[Any, ...]) -> Envelope:
     )
 
 
-class SQLiteEventStore(EventStore):
+class SQLiteEventStore(SqlReads, EventStore):
+    placeholder = "?"
     """One connection per thread (sqlite3 connections are not shareable across threads)."""
 
     def __init__(
@@ -128,6 +127,9 @@ class SQLiteEventStore(EventStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._conn().executescript(SCHEMA)
+
+    def _decode(self, row: Any) -> Envelope:
+        return _envelope(row)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -249,47 +251,7 @@ class SQLiteEventStore(EventStore):
                 conn.execute(_INSERT_KEY, (idempotency_key, first, position))
         return results
 
-    def _idempotency_span(self, idempotency_key: str) -> tuple[int, int] | None:
-        row = (
-            self._conn()
-            .execute(
-                "select first_position, last_position from hs_idempotency where key = ?",
-                (idempotency_key,),
-            )
-            .fetchone()
-        )
-        return (row[0], row[1]) if row else None
-
-    def _read_positions(self, first: int, last: int) -> list[Envelope]:
-        rows = self._conn().execute(
-            f"select {_COLUMNS} from hs_events where position between ? and ? order by position",
-            (first, last),
-        )
-        return [_envelope(r) for r in rows]
-
-    # -- reading ---------------------------------------------------------------------------
-    def _read_stream(
-        self, aggregate_type: str, aggregate_id: str, from_version: int, to_version: int | None
-    ) -> list[Envelope]:
-        rows = self._conn().execute(
-            f"select {_COLUMNS} from hs_events where aggregate_type = ? and aggregate_id = ? "
-            "and version >= ? and version <= ? order by version",
-            (
-                aggregate_type,
-                aggregate_id,
-                from_version,
-                _MAX if to_version is None else to_version,
-            ),
-        )
-        return [_envelope(r) for r in rows]
-
-    def _read_all(self, from_position: int, limit: int) -> list[Envelope]:
-        rows = self._conn().execute(
-            f"select {_COLUMNS} from hs_events where position >= ? order by position limit ?",
-            (from_position, limit),
-        )
-        return [_envelope(r) for r in rows]
-
+    # -- reading: the shared queries are in SqlReads -----------------------------------
     def stream_version(self, aggregate_type: str, aggregate_id: str) -> int:
         (version,) = self._conn().execute(_VERSION, (aggregate_type, aggregate_id)).fetchone()
         return int(version)

@@ -14,6 +14,8 @@ from hindsight.eventstore.postgres import PostgresEventStore
 from hindsight.settings import Settings
 from tests.eventstore_contract import EventStoreContract
 
+pytestmark = pytest.mark.servers("postgres")
+
 
 class TestPostgresEventStore(EventStoreContract):
     @pytest.fixture
