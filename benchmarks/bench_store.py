@@ -7,6 +7,9 @@ Figures go to `$HINDSIGHT_HOME/bench/store.json`; the ratios are Hindsight event
 eventsourcing events/s for the same work (its Application.save path, the API users call).
 The recorder-only figure of eventsourcing (no aggregate, no mapper) is reported beside it.
 Append figures are medians of interleaved rounds (each round runs every contender once).
+Single appends are measured twice: one caller (every append waits for its own fsync, so both
+libraries meet the disk's floor) and `--writers` concurrent callers, each with its own stream
+(how a command service is called; Hindsight's group commit shares one fsync among them).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import json
 import platform
 import sqlite3
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +43,8 @@ from hindsight.settings import Settings, get_settings
 
 SIZES = (10, 1_000, 10_000)
 BATCH = 100
+KINDS = ("single", "single_concurrent", "batch")
+LABELS = {"single": "single", "single_concurrent": "single, concurrent writers", "batch": "batch"}
 
 COUNTER: Aggregate[dict[str, int]] = Aggregate(
     aggregate_type="counter",
@@ -68,6 +75,23 @@ def hs_append_single(store: EventStore, n: int) -> None:
     stream = uuid.uuid4().hex
     for version in range(n):
         store.append("counter", stream, version, [NewEvent("Added", {"amount": 1})])
+
+
+def concurrently(
+    pool: ThreadPoolExecutor, writers: int, per_writer: int, fn: Callable[[int], Any]
+) -> None:
+    """`writers` pool threads, each calling fn(per_writer) once, started together.
+
+    The pool lives for the whole run, as a server's worker threads do, so per-thread
+    connections are opened once (in the warm-up), not in every round."""
+    barrier = threading.Barrier(writers)
+
+    def run() -> None:
+        barrier.wait()
+        fn(per_writer)
+
+    for future in [pool.submit(run) for _ in range(writers)]:
+        future.result()  # a benchmark that lost a writer must not report a rate
 
 
 def hs_append_batches(store: EventStore, batches: int) -> None:
@@ -138,11 +162,26 @@ def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str
     hs_append_single(store, 20)  # warm-up: connections, prepared statements, tables
     _es.append_single(es_app, 20)
     total = batches * BATCH
+    k = args.writers
+    per = single // k
+    pool = ThreadPoolExecutor(k, thread_name_prefix="writer")
+    concurrently(pool, k, 5, lambda n: hs_append_single(store, n))  # warm-up: connections
+    concurrently(pool, k, 5, lambda n: _es.append_single(es_app, n))
     work: dict[str, dict[str, Callable[[], Any]]] = {
         "single": {
             "hindsight": lambda: hs_append_single(store, single),
             "eventsourcing": lambda: _es.append_single(es_app, single),
             "eventsourcing_recorder": lambda: _es.recorder_append(es_app, single, 1),
+        },
+        "single_concurrent": {
+            # k writers, one event per call each: how a command service is actually called
+            "hindsight": lambda: concurrently(pool, k, per, lambda n: hs_append_single(store, n)),
+            "eventsourcing": lambda: concurrently(
+                pool, k, per, lambda n: _es.append_single(es_app, n)
+            ),
+            "eventsourcing_recorder": lambda: concurrently(
+                pool, k, per, lambda n: _es.recorder_append(es_app, n, 1)
+            ),
         },
         "batch": {
             "hindsight": lambda: hs_append_batches(store, batches),
@@ -150,16 +189,21 @@ def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str
             "eventsourcing_recorder": lambda: _es.recorder_append(es_app, batches, BATCH),
         },
     }
-    for kind, events in (("single", single), ("batch", total)):
+    group = store._group  # type: ignore[attr-defined]
+    for kind, events in (("single", single), ("single_concurrent", per * k), ("batch", total)):
         # interleaved rounds, median: the machine's fsync latency drifts, and every library
         # should meet the same drift
         samples: dict[str, list[float]] = {name: [] for name in work[kind]}
+        before = (group.groups, group.members)
         for _ in range(args.rounds):
             for name, fn in work[kind].items():
                 samples[name].append(rate(events, fn))
+        if kind == "single_concurrent":
+            made, carried = group.groups - before[0], group.members - before[1]
+            out["group_commit"] = {"writers": k, "appends_per_commit": round(carried / made, 2)}
         out[f"append_{kind}_eps"] = {n: statistics.median(v) for n, v in samples.items()}
         out[f"append_{kind}_samples"] = {n: [round(x) for x in v] for n, v in samples.items()}
-    for kind in ("single", "batch"):
+    for kind in KINDS:
         eps = out[f"append_{kind}_eps"]
         out[f"append_{kind}_ratio"] = round(eps["hindsight"] / eps["eventsourcing"], 2)
         out[f"append_{kind}_ratio_vs_recorder"] = round(
@@ -184,6 +228,7 @@ def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str
             ),
             "eventsourcing_replay": median_ms(lambda i=es_id: _es.load_total(es_app, i), repeat),
         }
+    pool.shutdown()
     store.close()
     es_app.close()
     es_snap.close()
@@ -195,11 +240,11 @@ def table(results: dict[str, Any]) -> Table:
     for col in ("backend", "measure", "Hindsight", "eventsourcing", "es recorder", "ratio"):
         t.add_column(col, justify="left" if col in ("backend", "measure") else "right")
     for backend, r in results["backends"].items():
-        for kind in ("single", "batch"):
+        for kind in KINDS:
             eps = r[f"append_{kind}_eps"]
             t.add_row(
                 backend,
-                f"append {kind} (events/s)",
+                f"append {LABELS[kind]} (events/s)",
                 f"{eps['hindsight']:,.0f}",
                 f"{eps['eventsourcing']:,.0f}",
                 f"{eps['eventsourcing_recorder']:,.0f}",
@@ -229,7 +274,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backends", default="sqlite,postgres")
     p.add_argument("--single-sqlite", type=int, default=500, help="single appends per round")
-    p.add_argument("--single-postgres", type=int, default=200, help="single appends per round")
+    p.add_argument("--single-postgres", type=int, default=400, help="single appends per round")
+    p.add_argument("--writers", type=int, default=8, help="threads in the concurrent measure")
     p.add_argument("--batches", type=int, default=20, help="appends of 100 events per round")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
     p.add_argument("--repeat", type=int, default=7, help="loads per measurement (median)")

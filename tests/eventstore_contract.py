@@ -234,6 +234,48 @@ class EventStoreContract:
         assert [e.version for e in stream] == list(range(1, rounds + 1))
         assert [e.position for e in stream] == list(range(1, rounds + 1))
 
+    def test_many_concurrent_writers_all_land_once_in_gapless_order(
+        self, store: EventStore
+    ) -> None:
+        """Concurrent single appends share commits (group commit): none lost, none doubled,
+        one hot stream still admits exactly one writer per version, keys still dedupe."""
+        writers, per_writer = 12, 10
+        barrier = threading.Barrier(writers)
+        lost: list[int] = []
+        errors: list[BaseException] = []
+
+        def write(w: int) -> None:
+            barrier.wait()
+            try:
+                for i in range(per_writer):
+                    store.append("ledger", f"own-{w}", i, [deposited(i + 1)])
+                    try:  # everyone races for version i + 1 of one hot stream
+                        store.append("ledger", "hot", i, [deposited(1)])
+                    except ConcurrencyError:
+                        lost.append(i)
+                    # every writer retries the same keyed append: it must land once
+                    store.append("ledger", f"keyed-{i}", 0, [deposited(2)], idempotency_key=f"k{i}")
+            except BaseException as exc:  # surfaced below: a thread's failure fails the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        everything = store.read_all(limit=100_000)
+        assert [e.position for e in everything] == list(range(1, len(everything) + 1))
+        for w in range(writers):
+            own = store.read_stream("ledger", f"own-{w}")
+            assert [e.data["amount"] for e in own] == list(range(1, per_writer + 1))
+        hot = store.read_stream("ledger", "hot")
+        assert [e.version for e in hot] == list(range(1, len(hot) + 1))
+        assert len(hot) + len(lost) == writers * per_writer
+        for i in range(per_writer):
+            assert len(store.read_stream("ledger", f"keyed-{i}")) == 1
+        assert len(everything) == writers * per_writer + len(hot) + per_writer
+
     def test_a_tailing_reader_never_skips_an_event(self, store: EventStore) -> None:
         writers, per_writer = 3, 25
         done = threading.Event()

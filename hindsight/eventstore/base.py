@@ -157,7 +157,7 @@ class EventStore(ABC):
         if idempotency_key is not None:
             stored = self.idempotent_result(idempotency_key)
             if stored is not None:
-                return _match_stored(idempotency_key, appends, stored)
+                return match_stored(idempotency_key, appends, stored)
         return self._append(appends, idempotency_key, correlation_id, causation_id)
 
     @abstractmethod
@@ -269,7 +269,7 @@ def _check_requests(appends: Sequence[StreamAppend]) -> None:
             raise ValueError(f"expected_version must be >= 0, got {a.expected_version}")
 
 
-def _match_stored(
+def match_stored(
     key: str, appends: Sequence[StreamAppend], stored: list[AppendResult]
 ) -> list[AppendResult]:
     by_stream = {(r.aggregate_type, r.aggregate_id): r for r in stored}

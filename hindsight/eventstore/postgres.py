@@ -35,11 +35,14 @@ from hindsight.eventstore.base import (
     AppendResult,
     ConcurrencyError,
     EventStore,
+    IdempotencyKeyReused,
     Snapshot,
     StreamAppend,
     dumps_json,
     empty_result,
+    match_stored,
 )
+from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
 from hindsight.eventstore.sql_reads import SqlReads
@@ -97,8 +100,14 @@ cross join (select coalesce(max(position), 0) as base, clock_timestamp() as now
             from hs_events) as h
 where (select coalesce(max(version), 0) from hs_events
        where aggregate_type = %(type)s and aggregate_id = %(id)s) = %(expected)s
-returning version, position, occurred_at, recorded_at
 """
+_RETURNING = "returning version, position, occurred_at, recorded_at"
+# A group member also refuses a key already stored (by another process, or by an earlier member
+# of its own group: each statement's snapshot includes the transaction's earlier writes), so a
+# retry inside one group writes once and no unique violation ever aborts the group.
+_KEY_FREE = "and not exists (select 1 from hs_idempotency where key = %(key)s)\n"
+_INSERT_CHECKED = _INSERT + _RETURNING
+_INSERT_KEY_FREE = _INSERT + _KEY_FREE + _RETURNING
 # The single-stream fast path (every command handler's append): lock and insert travel as ONE
 # simple-query message. PostgreSQL runs a multi-statement message as one implicit transaction
 # (an error anywhere rolls back all of it) and, in READ COMMITTED, gives each statement its own
@@ -106,14 +115,17 @@ returning version, position, occurred_at, recorded_at
 # granted. One round trip, no BEGIN/COMMIT messages and no pipeline bookkeeping on the client.
 # A version mismatch inserts nothing (the WHERE), and the idempotency row is written from the
 # rows actually inserted, so a mismatch leaves no trace either.
-_APPEND_ONE = (
-    "select pg_advisory_xact_lock(%(lock_class)s, %(lock_key)s);\n"
-    "with ins as (" + _INSERT.strip() + "),\n"
-    "key as (insert into hs_idempotency (key, first_position, last_position)\n"
+_WITH_KEY_ROW = (
+    "),\nkey as (insert into hs_idempotency (key, first_position, last_position)\n"
     "        select %(key)s, min(position), max(position) from ins\n"
     "        where %(key)s::text is not null having count(*) > 0)\n"
     "select version, position, occurred_at, recorded_at from ins"
 )
+_APPEND_ONE = (
+    "select pg_advisory_xact_lock(%(lock_class)s, %(lock_key)s);\n"
+    "with ins as (" + _INSERT_CHECKED.strip() + _WITH_KEY_ROW
+)
+_GROUP_MEMBER = "with ins as (" + _INSERT_KEY_FREE.strip() + _WITH_KEY_ROW
 _IDEMPOTENCY = (
     "insert into hs_idempotency (key, first_position, last_position) "
     "select %s, max(position) - %s + 1, max(position) from hs_events"
@@ -122,6 +134,15 @@ _IDEMPOTENCY = (
 
 def _envelope(row: tuple[Any, ...]) -> Envelope:
     return Envelope(*row)
+
+
+def _one_stream_with_events_in(appends: Sequence[StreamAppend]) -> bool:
+    return len(appends) == 1 and bool(appends[0].events)
+
+
+def _one_stream_with_events(p: PendingAppend) -> bool:
+    """What a group transaction carries; multi-stream appends keep their own transaction."""
+    return _one_stream_with_events_in(p.appends)
 
 
 class PostgresEventStore(SqlReads, EventStore):
@@ -144,6 +165,7 @@ class PostgresEventStore(SqlReads, EventStore):
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []
         self._guard = threading.Lock()
+        self._group = GroupCommit()
         self._create_schema()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -192,19 +214,72 @@ class PostgresEventStore(SqlReads, EventStore):
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[AppendResult]:
+        pending = PendingAppend(appends, idempotency_key, correlation_id, causation_id)
+        return self._group.submit(pending, self._write_group, _one_stream_with_events)
+
+    def _write_group(self, group: list[PendingAppend]) -> None:
+        if len(group) == 1:
+            (p,) = group
+            p.result = self._append_alone(
+                p.appends, p.idempotency_key, p.correlation_id, p.causation_id
+            )
+            return
+        self._write_members(group)
+
+    def _append_alone(
+        self,
+        appends: Sequence[StreamAppend],
+        idempotency_key: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> list[AppendResult]:
         conn = self._conn()
-        write = self._write_one if len(appends) == 1 and appends[0].events else self._write
+        write = self._write_one if _one_stream_with_events_in(appends) else self._write
         try:
             return write(conn, appends, idempotency_key, correlation_id, causation_id)
-        except psycopg.errors.UniqueViolation:
-            # only the idempotency key can collide under the lock: a concurrent retry won
-            if idempotency_key is not None and self._idempotency_span(idempotency_key):
-                return self.append_many(appends, idempotency_key=idempotency_key)
+        except (psycopg.errors.UniqueViolation, ConcurrencyError):
+            # under the lock only the idempotency key can collide: a concurrent retry won
+            stored = self.idempotent_result(idempotency_key) if idempotency_key else None
+            if stored is not None:
+                return match_stored(idempotency_key, appends, stored)  # type: ignore[arg-type]
             raise
-        except ConcurrencyError:
-            if idempotency_key is not None and self._idempotency_span(idempotency_key):
-                return self.append_many(appends, idempotency_key=idempotency_key)
-            raise
+
+    def _write_members(self, group: list[PendingAppend]) -> None:
+        """Single-stream appends of several callers: ONE pipelined transaction, one commit.
+
+        Each member is its own statement (`_GROUP_MEMBER`): a stale version or a key already
+        stored makes it insert nothing, which aborts nothing; those members get their answer
+        (a ConcurrencyError, or the stored result of their key) after the commit.
+        """
+        conn = self._conn()
+        sent = []
+        with conn.pipeline(), conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, self._lock_key))
+            for p in group:
+                (a,) = p.appends
+                event_ids = new_event_ids(len(a.events))
+                params = _params(a, event_ids, p.correlation_id, p.causation_id)
+                params["key"] = p.idempotency_key
+                cur = conn.cursor()
+                cur.execute(_GROUP_MEMBER, params)
+                sent.append((p, a, event_ids, cur))
+            written = [(p, a, ids, cur.fetchall()) for p, a, ids, cur in sent]
+        for p, a, event_ids, rows in written:
+            if len(rows) == len(a.events):
+                p.result = [_result(a, event_ids, rows, p.correlation_id, p.causation_id)]
+                continue
+            try:
+                p.result = self._refused(p, a)
+            except (ConcurrencyError, IdempotencyKeyReused) as refused:
+                p.error = refused
+
+    def _refused(self, p: PendingAppend, a: StreamAppend) -> list[AppendResult]:
+        key = p.idempotency_key
+        stored = self.idempotent_result(key) if key is not None else None
+        if stored is not None:
+            return match_stored(key, p.appends, stored)  # type: ignore[arg-type]
+        actual = self.stream_version(a.aggregate_type, a.aggregate_id)
+        raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
 
     def _write_one(
         self,
@@ -256,7 +331,7 @@ class PostgresEventStore(SqlReads, EventStore):
             for a, event_ids in zip(appends, ids, strict=True):
                 c = conn.cursor()
                 if a.events:
-                    c.execute(_INSERT, _params(a, event_ids, correlation_id, causation_id))
+                    c.execute(_INSERT_CHECKED, _params(a, event_ids, correlation_id, causation_id))
                 else:
                     c.execute(_VERSION, (a.aggregate_type, a.aggregate_id))
                 cursors.append(c)

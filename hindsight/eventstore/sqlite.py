@@ -24,12 +24,16 @@ from hindsight.eventstore.base import (
     AppendResult,
     ConcurrencyError,
     EventStore,
+    IdempotencyKeyReused,
     Snapshot,
     StreamAppend,
     dumps_json,
     empty_result,
     loads_json,
+    match_stored,
+    results_from_envelopes,
 )
+from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
 from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
@@ -126,6 +130,7 @@ class SQLiteEventStore(SqlReads, EventStore):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._group = GroupCommit()
         self._conn().executescript(SCHEMA)
 
     def _decode(self, row: Any) -> Envelope:
@@ -156,19 +161,38 @@ class SQLiteEventStore(SqlReads, EventStore):
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[AppendResult]:
+        pending = PendingAppend(appends, idempotency_key, correlation_id, causation_id)
+        return self._group.submit(pending, self._write_group)
+
+    def _write_group(self, group: list[PendingAppend]) -> None:
+        """Every member in one `BEGIN IMMEDIATE` transaction, one commit (one fsync).
+
+        A member's own refusal (stale version, key used for other streams) is raised by
+        `_write`/`match_stored` before it inserts anything, so catching it per member needs no
+        savepoint: the transaction holds exactly the other members' rows.
+        """
         conn = self._conn()
         conn.execute("begin immediate")
         try:
-            if idempotency_key is not None and self._idempotency_span(idempotency_key):
-                conn.execute("rollback")
-                return self.append_many(appends, idempotency_key=idempotency_key)
-            results = self._write(conn, appends, idempotency_key, correlation_id, causation_id)
+            for p in group:
+                try:
+                    p.result = self._write_member(conn, p)
+                except (ConcurrencyError, IdempotencyKeyReused) as refused:
+                    p.error = refused
             conn.execute("commit")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("rollback")
             raise
-        return results
+
+    def _write_member(self, conn: sqlite3.Connection, p: PendingAppend) -> list[AppendResult]:
+        key = p.idempotency_key
+        if key is not None:
+            span = self._idempotency_span(key)  # sees earlier members of this group too
+            if span is not None:
+                stored = results_from_envelopes(self._read_positions(*span))
+                return match_stored(key, p.appends, stored)
+        return self._write(conn, p.appends, key, p.correlation_id, p.causation_id)
 
     def _write(
         self,
