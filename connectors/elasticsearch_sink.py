@@ -120,6 +120,9 @@ class ElasticsearchSink:
 
     # ------------------------------------------------------------------ writing
 
+    def elements(self, target: str) -> tuple[str, ...]:
+        return (self.specs[target].alias,)  # the contracts name the alias, never a prefix
+
     def validate(self, output: Output) -> None:
         if output.target not in self.specs:
             raise InvalidOutput(

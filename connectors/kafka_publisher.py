@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from hindsight.relay import Record
+
 log = logging.getLogger("hindsight.kafka")
 
 
@@ -58,7 +60,7 @@ class KafkaPublisher:
                 log.info("created topic %s (%d partitions)", topic, self.partitions)
         self._known.update(missing)
 
-    def publish(self, records: Sequence[tuple[str, bytes, bytes, dict[str, str]]]) -> None:
+    def publish(self, records: Sequence[Record]) -> None:
         self.ensure_topics(sorted({r[0] for r in records}))
         failures: list[str] = []
 
@@ -66,7 +68,7 @@ class KafkaPublisher:
             if err is not None:
                 failures.append(f"{msg.topic()}[{msg.key()!r}]: {err}")
 
-        for topic, key, value, headers in records:
+        for topic, key, value, headers, timestamp_ms in records:
             while True:
                 try:
                     self.producer.produce(
@@ -74,6 +76,7 @@ class KafkaPublisher:
                         value=value,
                         key=key,
                         headers=list(headers.items()),
+                        timestamp=timestamp_ms,
                         on_delivery=on_delivery,
                     )
                     break

@@ -79,6 +79,9 @@ class Neo4jSink:
 
     # ------------------------------------------------------------------ writing
 
+    def elements(self, target: str) -> tuple[str, ...]:
+        return self.patterns[target].elements()
+
     def validate(self, output: Output) -> None:
         pattern = self.patterns.get(output.target)
         if pattern is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Literal
 
 from connectors.elasticsearch_sink import ElasticsearchSink
+from connectors.freshness import freshness_dir
 from connectors.neo4j_sink import Neo4jSink
 from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig
 from hindsight.plugins import read_models
@@ -69,6 +70,7 @@ def build_worker(
         bootstrap=settings.kafka_bootstrap,
         max_records=max_records or DEFAULT_BATCH[name],
         max_wait_ms=max_wait_ms,
+        freshness_dir=freshness_dir(settings),
     )
     return SinkWorker(sink or build_sink(name, settings), config)
 

@@ -23,12 +23,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
+from connectors.freshness import FreshnessLog
 from hindsight.contracts import dead_letter
 from hindsight.contracts.ports import DLQ_TOPIC
 from pipelines.model import Output
@@ -80,6 +90,11 @@ class Sink(Protocol):
         ...
 
     def write(self, outputs: Sequence[Output]) -> WriteResult: ...
+
+    def elements(self, target: str) -> Iterable[str]:
+        """The read-model elements (index alias, labels, relationship types) an output of
+        `target` changes: what freshness is reported for."""
+        ...
 
     def close(self) -> None: ...
 
@@ -193,6 +208,7 @@ class WorkerConfig:
     poll_batch: int = 500
     outage_backoff: RetryPolicy = RetryPolicy(initial_s=0.5, max_backoff_s=30.0, budget_s=None)
     consumer_overrides: dict[str, Any] = field(default_factory=dict)
+    freshness_dir: Path | None = None  # where per-element append -> visible lags are saved
 
 
 @dataclass
@@ -225,6 +241,9 @@ class SinkWorker:
         self._batch_started = 0.0
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
+        self._freshness = (
+            FreshnessLog(config.freshness_dir, sink.name) if config.freshness_dir else None
+        )
 
     # -------------------------------------------------------------- lifecycle
 
@@ -331,6 +350,8 @@ class SinkWorker:
         if dead:
             self._dead_letter(dead)
         self._commit(batch)
+        if self._freshness is not None and outputs:
+            self._observe_freshness(outputs, by_output)
         elapsed_ms = (time.monotonic() - started) * 1000
         s = self.stats
         s.consumed += len(batch)
@@ -353,6 +374,25 @@ class SinkWorker:
             elapsed_ms,
             s.lag,
         )
+
+    def _observe_freshness(self, outputs: list[Output], by_output: dict[int, Message]) -> None:
+        """Append -> visible per element: the batch is durable now; each record carries its
+        source event's append time (see connectors.freshness)."""
+        assert self._freshness is not None
+        now = time.time()
+        elements: dict[str, tuple[str, ...]] = {}
+        for output in outputs:
+            kind, ts_ms = by_output[id(output)].timestamp()
+            if kind == TIMESTAMP_NOT_AVAILABLE or ts_ms <= 0:
+                continue
+            names = elements.get(output.target)
+            if names is None:
+                names = elements[output.target] = tuple(self.sink.elements(output.target))
+            self._freshness.observe(names, max(0.0, now - ts_ms / 1000), now)
+        try:
+            self._freshness.save()
+        except OSError as err:  # a metric; never fail a flush over it
+            log.warning("sink %s: freshness not saved: %s", self.sink.name, err)
 
     def _write_patiently(self, outputs: list[Output]) -> WriteResult:
         """`sink.write`, retried for as long as the server is unavailable and we are running.

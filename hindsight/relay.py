@@ -17,11 +17,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from hindsight.events import Envelope
 
 log = logging.getLogger("hindsight.relay")
+
+
+class Record(NamedTuple):
+    """One log record. `timestamp_ms` is the event's recorded_at: the log's time is when the
+    store accepted the event, not when the relay got to it, so Flink's event time and every
+    read model's freshness (append -> visible) are measured from the append."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: dict[str, str]
+    timestamp_ms: int
 
 
 class Publisher(Protocol):
@@ -29,8 +41,8 @@ class Publisher(Protocol):
 
     def ensure_topics(self, topics: Sequence[str]) -> None: ...
 
-    def publish(self, records: Sequence[tuple[str, bytes, bytes, dict[str, str]]]) -> None:
-        """(topic, key, value, headers) in order; raises if any record was not acknowledged."""
+    def publish(self, records: Sequence[Record]) -> None:
+        """Records in order; raises if any record was not acknowledged."""
         ...
 
 
@@ -99,18 +111,19 @@ class OutboxRelay:
         self.topic_prefix = topic_prefix
         self.stats = RelayStats(position=checkpoint.load())
 
-    def record(self, e: Envelope) -> tuple[str, bytes, bytes, dict[str, str]]:
+    def record(self, e: Envelope) -> Record:
         headers = {
             "event_type": e.event_type,
             "schema_version": str(e.schema_version),
             "aggregate_type": e.aggregate_type,
             "position": str(e.position),
         }
-        return (
+        return Record(
             topic_name(self.domain_of(e.aggregate_type), self.topic_prefix),
             e.aggregate_id.encode(),
             e.to_json(),
             headers,
+            int(e.recorded_at.timestamp() * 1000),
         )
 
     def run_once(self) -> int:

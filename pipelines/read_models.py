@@ -219,6 +219,11 @@ class GraphPattern:
     def statement(self, label_prefix: str = "") -> str:
         return relabel(self.cypher, label_prefix)
 
+    def elements(self) -> tuple[str, ...]:
+        """The labels and relationship types the statement touches, as the contracts name
+        them (unprefixed): what a write of this pattern makes fresh."""
+        return tuple(dict.fromkeys(_ELEMENT.findall(self.cypher)))
+
     def constraint_statements(self, label_prefix: str = "") -> list[str]:
         return [
             f"CREATE CONSTRAINT {_constraint(label_prefix, label, prop)} IF NOT EXISTS "
@@ -231,6 +236,10 @@ class GraphPattern:
             f"DROP CONSTRAINT {_constraint(label_prefix, label, prop)} IF EXISTS"
             for label, prop in self.unique
         ]
+
+
+# a node `(x:Label` or a relationship `[x:TYPE` in a pattern (not a map's `{key: value}`)
+_ELEMENT = re.compile(r"[(\[]\w*:(\w+)")
 
 
 def _constraint(prefix: str, label: str, prop: str) -> str:

@@ -4,8 +4,9 @@ validates, each quality rule's result, and each read model's freshness against i
 Samples come from Kafka (the latest N messages of each product's topic, read without joining a
 consumer group, so sampling never moves anyone's offsets) or from any list of envelopes (the
 store, a test). Read-model freshness needs a probe: a function from a read model's name to its
-current lag in seconds, or None where that read model cannot be measured (yet). Without one,
-freshness is reported as not measured and never fails the run.
+p99 append -> visible lag in seconds, or None where nothing reached it lately; the CLI's
+default is `connectors.freshness.SinkFreshness`, fed by the sink workers. A read model with
+no measurement is reported as not measured and never fails the run.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from hindsight.contracts.model import Contract, Schema
 from hindsight.contracts.validator import Invalid, Validator
 
 FreshnessProbe = Callable[[str], float | None]
-NOT_MEASURED = "not measured (no read model yet)"
+NOT_MEASURED = "not measured (no change reached it within the window)"
 _UNITS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def no_read_models(read_model: str) -> float | None:
-    """The default probe until the Elasticsearch and Neo4j projections exist."""
+    """A probe that measures nothing (samples from a file, unit tests)."""
     return None
 
 

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.elasticsearch_sink import ElasticsearchSink
+from connectors.freshness import SinkFreshness, freshness_dir
 from connectors.sink_main import build_worker, sink_topic
 from connectors.sink_worker import SinkUnavailable, WriteResult
 from hindsight.contracts.ports import DLQ_TOPIC
@@ -45,11 +47,13 @@ class Env:
         url = self.settings.elasticsearch_url
         return ElasticsearchSink(url, alias_prefix=self.sink.alias_prefix)
 
-    def produce(self, outputs: Sequence[Output | tuple[bytes, bytes]]) -> None:
+    def produce(
+        self, outputs: Sequence[Output | tuple[bytes, bytes]], timestamp_ms: int = 0
+    ) -> None:
         producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "acks": "all"})
         for o in outputs:
             key, value = o if isinstance(o, tuple) else (o.kafka_key.encode(), _value(o))
-            producer.produce(self.topic, key=key, value=value)
+            producer.produce(self.topic, key=key, value=value, timestamp=timestamp_ms)
         assert producer.flush(30) == 0
 
     def committed(self) -> int:
@@ -80,9 +84,10 @@ def product(i: int, version: int = 1) -> Output:
 
 
 @pytest.fixture
-def env(settings: Settings) -> Iterator[Env]:
+def env(settings: Settings, tmp_path: Path) -> Iterator[Env]:
     prefix = f"test-{uuid.uuid4().hex[:8]}"
-    isolated = settings.model_copy(update={"kafka_topic_prefix": prefix})
+    # a private state dir too: the workers' freshness files must not reach the real one
+    isolated = settings.model_copy(update={"kafka_topic_prefix": prefix, "home": tmp_path})
     topic = sink_topic("elasticsearch", isolated)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(30)
@@ -117,6 +122,9 @@ class CrashingSink:
     def validate(self, output: Output) -> None:
         self.real.validate(output)
 
+    def elements(self, target: str) -> tuple[str, ...]:
+        return self.real.elements(target)
+
     def write(self, outputs: Sequence[Output]) -> WriteResult:
         if self.after_write:
             self.real.write(outputs)
@@ -145,6 +153,21 @@ def test_an_outage_keeps_the_batch_and_retries_it_until_written(env: Env) -> Non
     stats = worker(env, FlakySink(env.new_sink(), outages=2)).run(until_idle_s=2)
     assert (stats.written, stats.retries) == (20, 2)
     assert len(env.docs()) == 20 and env.committed() == 20
+
+
+def test_the_worker_records_append_to_visible_lag_per_read_model(env: Env) -> None:
+    """Each record's timestamp is its source event's append time (the relay stamps it, Flink
+    carries it): durable-at minus that is the freshness `contracts test` checks."""
+    appended = time.time() - 120  # two minutes ago: the lag must show it
+    env.produce([product(i) for i in range(3)], timestamp_ms=int(appended * 1000))
+    env.produce([product(i) for i in range(3, 5)])  # producer time: now
+    worker(env).run(until_idle_s=2)
+    lags = SinkFreshness(freshness_dir(env.settings)).samples("products")
+    assert len(lags) == 5
+    assert sum(lag >= 120 for lag in lags) == 3
+    assert sum(lag < 120 for lag in lags) == 2
+    assert SinkFreshness(freshness_dir(env.settings))("products") == max(lags)
+    assert SinkFreshness(freshness_dir(env.settings))("orders") is None
 
 
 def test_worker_writes_committed_records_only(env: Env) -> None:

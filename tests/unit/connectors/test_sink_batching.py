@@ -32,6 +32,9 @@ class _Sink:
     def write(self, outputs: Sequence[Output]) -> WriteResult:
         return WriteResult()
 
+    def elements(self, target: str) -> tuple[str, ...]:
+        return (target,)
+
     def close(self) -> None: ...
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hindsight.events import Envelope
-from hindsight.relay import FileCheckpoint, OutboxRelay, topic_name
+from hindsight.relay import FileCheckpoint, OutboxRelay, Record, topic_name
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -44,14 +44,14 @@ class MemoryLog:
 
 class MemoryPublisher:
     def __init__(self, fail_on_batch: int | None = None) -> None:
-        self.sent: list[tuple[str, bytes, bytes, dict[str, str]]] = []
+        self.sent: list[Record] = []
         self.batches = 0
         self.fail_on_batch = fail_on_batch
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         pass
 
-    def publish(self, records: Sequence[tuple[str, bytes, bytes, dict[str, str]]]) -> None:
+    def publish(self, records: Sequence[Record]) -> None:
         self.batches += 1
         if self.batches == self.fail_on_batch:
             self.sent.extend(records[: len(records) // 2])  # half went out, then the crash
@@ -76,10 +76,20 @@ def test_publishes_everything_in_position_order_with_the_aggregate_as_key(tmp_pa
     )
     stats = relay.run(until_caught_up=True)
     assert stats.published == 25 and stats.batches == 3
-    assert [Envelope.from_json(v).position for _, _, v, _ in pub.sent] == list(range(1, 26))
-    assert {t for t, _, _, _ in pub.sent} == {topic_name("things")}
-    assert all(k == Envelope.from_json(v).aggregate_id.encode() for _, k, v, _ in pub.sent)
+    assert [Envelope.from_json(r.value).position for r in pub.sent] == list(range(1, 26))
+    assert {r.topic for r in pub.sent} == {topic_name("things")}
+    assert all(r.key == Envelope.from_json(r.value).aggregate_id.encode() for r in pub.sent)
     assert FileCheckpoint(tmp_path / "cp").load() == 25
+
+
+def test_a_record_is_stamped_with_its_events_recorded_at(tmp_path: Path) -> None:
+    """Kafka's record time is the append time: Flink's event time and every read model's
+    freshness are measured from it."""
+    log, pub = make_log(3), MemoryPublisher()
+    OutboxRelay(log, pub, FileCheckpoint(tmp_path / "cp"), lambda _t: "things").run(
+        until_caught_up=True
+    )
+    assert {r.timestamp_ms for r in pub.sent} == {int(T0.timestamp() * 1000)}
 
 
 def test_a_crash_mid_batch_resumes_from_the_last_confirmed_position(tmp_path: Path) -> None:
@@ -93,7 +103,7 @@ def test_a_crash_mid_batch_resumes_from_the_last_confirmed_position(tmp_path: Pa
 
     again = MemoryPublisher()
     OutboxRelay(log, again, cp, lambda _t: "things", batch_size=10).run(until_caught_up=True)
-    delivered = [Envelope.from_json(v) for _, _, v, _ in crashing.sent + again.sent]
+    delivered = [Envelope.from_json(r.value) for r in crashing.sent + again.sent]
     positions = {e.position for e in delivered}
     assert positions == set(range(1, 31))  # nothing lost (some sent twice: at least once)
     # per aggregate, the first delivery of each version comes in version order

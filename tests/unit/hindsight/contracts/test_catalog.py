@@ -5,7 +5,7 @@ from pathlib import Path
 
 from hindsight.contracts.catalog import render_index, write_catalog
 from hindsight.contracts.model import default_contracts
-from hindsight.contracts.quality import evaluate_all, route
+from hindsight.contracts.quality import NOT_MEASURED, evaluate_all, route
 from hindsight.contracts.validator import Validator
 from tests.unit.hindsight.contracts.scenario import envelopes
 
@@ -36,4 +36,4 @@ def test_catalog_shows_the_latest_quality_results(tmp_path: Path) -> None:
     html = index.read_text()
     assert "2024-05-01T12:00:00Z" in html
     assert "order_total_adds_up" in html and "100.00 % of 9" in html
-    assert "not measured (no read model yet)" in html
+    assert NOT_MEASURED in html

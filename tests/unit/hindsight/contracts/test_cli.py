@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import yaml
 from typer.testing import CliRunner
 
+from connectors.freshness import FreshnessLog
 from hindsight.contracts.cli import contracts_app
 from tests.unit.hindsight.contracts.scenario import envelopes
 from tests.unit.hindsight.contracts.support import (
@@ -62,8 +64,9 @@ def test_contract_test_from_envelopes_writes_results(tmp_path: Path) -> None:
     sample = tmp_path / "events.jsonl"
     sample.write_text("\n".join(json.dumps(e) for e in envelopes()) + "\n")
     out = tmp_path / "quality.json"
+    lags = ["--freshness-dir", str(tmp_path / "lags")]
     result = runner.invoke(
-        contracts_app, ["test", "--envelopes", str(sample), "--results", str(out)]
+        contracts_app, ["test", "--envelopes", str(sample), "--results", str(out), *lags]
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
@@ -72,10 +75,31 @@ def test_contract_test_from_envelopes_writes_results(tmp_path: Path) -> None:
         f.write("not json\n")
     assert (
         runner.invoke(
-            contracts_app, ["test", "--envelopes", str(sample), "--results", str(out)]
+            contracts_app, ["test", "--envelopes", str(sample), "--results", str(out), *lags]
         ).exit_code
         == 1
     )
+
+
+def test_contract_test_fails_on_a_read_model_slower_than_its_sla(tmp_path: Path) -> None:
+    sample = tmp_path / "events.jsonl"
+    sample.write_text("\n".join(json.dumps(e) for e in envelopes()) + "\n")
+    out = tmp_path / "quality.json"
+    lags = FreshnessLog(tmp_path / "lags", "elasticsearch")
+    now = time.time()
+    for i in range(100):  # p99 of 0.1 .. 10.0 s is 9.9 s: over the catalog's 5 s
+        lags.observe(["products"], (i + 1) / 10, now)
+    lags.observe(["orders"], 0.8, now)
+    lags.save()
+    args = ["test", "--envelopes", str(sample), "--results", str(out)]
+    result = runner.invoke(contracts_app, [*args, "--freshness-dir", str(tmp_path / "lags")])
+    assert result.exit_code == 1, result.output
+    by_product = {p["domain"]: p for p in json.loads(out.read_text())["products"]}
+    fresh = {f["read_model"]: f for f in by_product["catalog"]["freshness"]}
+    assert fresh["products"]["lag_seconds"] == 9.9 and fresh["products"]["breach"]
+    orders = {f["read_model"]: f for f in by_product["orders"]["freshness"]}
+    assert orders["orders"]["status"] == "ok"
+    assert "freshness products" in " ".join(by_product["catalog"]["breaches"])
 
 
 def test_catalog_without_detail_pages(tmp_path: Path) -> None:
