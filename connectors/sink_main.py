@@ -20,6 +20,7 @@ from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import freshness_dir
 from connectors.neo4j_sink import Neo4jSink
 from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig
+from hindsight.contracts import ports
 from hindsight.plugins import read_models
 from hindsight.settings import Settings
 
@@ -32,7 +33,7 @@ DEFAULT_MAX_WAIT_MS = 500
 
 def sink_topic(name: SinkName, settings: Settings) -> str:
     """`hindsight.sink.<name>`: the topic the Flink job writes a sink's Outputs to."""
-    return f"{settings.kafka_topic_prefix}.sink.{name}"
+    return ports.sink_topic(name, settings.kafka_topic_prefix)
 
 
 def build_sink(name: SinkName, settings: Settings) -> Sink:

@@ -13,6 +13,7 @@ import re
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
+from hindsight.contracts.ports import sink_topic
 from hindsight.settings import get_settings
 from pipelines.dataflow import JobConfig, build
 
@@ -41,8 +42,8 @@ def main() -> None:
         topic_pattern=rf"{prefix}\.[a-z0-9_-]+\.events",
         group_id=args.group_id or f"{s.kafka_topic_prefix}-projections",
         dlq_topic=f"{s.kafka_topic_prefix}.dlq",
-        es_topic=f"{s.kafka_topic_prefix}.sink.elasticsearch",
-        neo4j_topic=f"{s.kafka_topic_prefix}.sink.neo4j",
+        es_topic=sink_topic("elasticsearch", s.kafka_topic_prefix),
+        neo4j_topic=sink_topic("neo4j", s.kafka_topic_prefix),
         job_name=f"{s.kafka_topic_prefix}-projections",
         projections=args.projections or s.projections,
         contracts_dirs=tuple(str(d) for d in s.contracts_dirs),

@@ -33,6 +33,8 @@ from pyflink.datastream.functions import KeyedProcessFunction, ProcessFunction, 
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import StreamTableEnvironment
 
+from hindsight.contracts.ports import DLQ_TOPIC, sink_topic
+
 DLQ = OutputTag("dead-letters", Types.STRING())
 NEO4J = OutputTag("neo4j-changes", Types.STRING())
 
@@ -44,9 +46,9 @@ class JobConfig:
     bootstrap: str
     topic_pattern: str  # regex of the event topics, e.g. r"hindsight\..*\.events"
     group_id: str = "hindsight-projections"
-    dlq_topic: str = "hindsight.dlq"
-    es_topic: str = "hindsight.sink.elasticsearch"
-    neo4j_topic: str = "hindsight.sink.neo4j"
+    dlq_topic: str = DLQ_TOPIC
+    es_topic: str = sink_topic("elasticsearch")
+    neo4j_topic: str = sink_topic("neo4j")
     job_name: str = "hindsight-projections"
     out_of_orderness_s: int = 5
     transaction_timeout_ms: int = 600_000

@@ -88,11 +88,12 @@ class Server:
     name: str
     type: str | None
     port_type: str  # kafka | elasticsearch | neo4j | ...
-    topic: str | None
+    topic: str | None  # the product's own topic: the first of `topics`
     indices: tuple[str, ...]
     labels: tuple[str, ...]
     relationships: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    topics: tuple[str, ...] = ()  # every topic the port owns (`topic`, or a `topics` list)
 
 
 @dataclass(frozen=True)
@@ -179,11 +180,13 @@ def _schema(raw: dict[str, Any]) -> Schema:
 
 def _server(raw: dict[str, Any]) -> Server:
     cp = custom_properties(raw)
+    topics = tuple(cp.get("topics") or ([cp["topic"]] if cp.get("topic") else []))
     return Server(
         name=str(raw.get("server", "?")),
         type=raw.get("type"),
         port_type=str(cp.get("portType") or raw.get("type") or "?"),
-        topic=cp.get("topic"),
+        topic=topics[0] if topics else None,
+        topics=topics,
         indices=tuple(cp.get("indices") or ()),
         labels=tuple(cp.get("labels") or ()),
         relationships=tuple(cp.get("relationships") or ()),

@@ -123,14 +123,12 @@ def _lint_contract(c: Contract, p: Policies) -> list[Violation]:
             v(server.name, "naming.server", f"server name must be one of {sorted(p.servers)}")
         if server.port_type != server.name:
             v(server.name, "naming.server", f"server {server.name!r} has type {server.port_type!r}")
-        if server.port_type == "kafka" and not (
-            server.topic and p.naming("topic", domain=c.domain).fullmatch(server.topic)
-        ):
-            v(
-                server.name,
-                "naming.topic",
-                f"topic {server.topic!r} must be hindsight.{c.domain}.events",
-            )
+        if server.port_type == "kafka" and not server.topics:
+            v(server.name, "naming.topic", f"name its topic: hindsight.{c.domain}.events")
+        for topic in server.topics if server.port_type == "kafka" else ():
+            if not p.naming("topic", domain=c.domain).fullmatch(topic):
+                expected = f"hindsight.{c.domain}.events"
+                v(server.name, "naming.topic", f"topic {topic!r} must be {expected}")
         for index in server.indices:
             if not p.naming("elasticsearch_index").fullmatch(index):
                 v(server.name, "naming.index", f"index {index!r} must be lowercase snake_case")
@@ -170,11 +168,11 @@ def _lint_schema(c: Contract, s: Schema, p: Policies) -> list[Violation]:
                 "ports.undeclared",
                 f"{s.physical_type} {s.physical_name!r} is not listed by server {server.name!r}",
             )
-    elif server.topic != s.physical_name:
+    elif s.physical_name not in server.topics:
         v(
             s.name,
             "ports.undeclared",
-            f"physicalName {s.physical_name!r} is not the topic of server {server.name!r}",
+            f"physicalName {s.physical_name!r} is not a topic of server {server.name!r}",
         )
 
     if s.kind == "event":
@@ -368,8 +366,7 @@ def _lint_lineage(contracts: Mapping[str, Contract], p: Policies) -> list[Violat
 def _contract_ports(c: Contract) -> set[Port]:
     out: set[Port] = set()
     for s in c.servers:
-        if s.topic:
-            out.add(Port("kafka", s.topic))
+        out |= {Port("kafka", t) for t in s.topics}
         out |= {Port("elasticsearch", i) for i in s.indices}
         out |= {Port("neo4j-label", x) for x in s.labels}
         out |= {Port("neo4j-relationship", x) for x in s.relationships}

@@ -22,6 +22,18 @@ DOMAINS = ("customers", "catalog", "inventory", "orders", "billing")
 EVENT_TOPICS: dict[str, str] = {d: topic_name(d) for d in DOMAINS}
 DLQ_TOPIC = "hindsight.dlq"
 
+# Kafka staging topics between the Flink job and the sink workers: one per sink, written
+# transactionally by the job on checkpoints, read read_committed by the sink workers.
+SINKS = ("elasticsearch", "neo4j")
+
+
+def sink_topic(sink: str, prefix: str = "hindsight") -> str:
+    """`<prefix>.sink.<sink>`; tests and second deployments change the prefix only."""
+    return f"{prefix}.sink.{sink}"
+
+
+SINK_TOPICS = tuple(sink_topic(s) for s in SINKS)
+
 # Elasticsearch: the aliases queries use; concrete indices are `<alias>-<generation>` so that a
 # rebuild (time travel, reprojection) can be swapped in behind the alias without downtime.
 ES_ORDERS = "orders"
@@ -55,7 +67,7 @@ def es_index(alias: str, generation: int) -> str:
 def code_ports() -> frozenset[Port]:
     """Every port the code writes: what the linter matches against the contracts' servers."""
     return frozenset(
-        {Port("kafka", t) for t in (*EVENT_TOPICS.values(), DLQ_TOPIC)}
+        {Port("kafka", t) for t in (*EVENT_TOPICS.values(), DLQ_TOPIC, *SINK_TOPICS)}
         | {Port("elasticsearch", a) for a in ES_ALIASES}
         | {Port("neo4j-label", x) for x in NEO4J_LABELS}
         | {Port("neo4j-relationship", x) for x in NEO4J_RELATIONSHIPS}
