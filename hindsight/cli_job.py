@@ -47,6 +47,11 @@ def running_jobs(s: Settings, name: str | None = None) -> list[dict[str, Any]]:
     ]
 
 
+def _all_running(s: Settings) -> list[str]:
+    jobs = _rest(s, "/jobs/overview")["jobs"]
+    return [j["name"] for j in jobs if j["state"] in ("RUNNING", "CREATED", "RESTARTING")]
+
+
 def submit(
     s: Settings,
     *,
@@ -55,10 +60,14 @@ def submit(
     extra: list[str] | None = None,
 ) -> str:
     from localstack.flink_cli import run_python_job
+    from localstack.python_code import ensure_current, restart_taskmanager
 
     existing = running_jobs(s)
     if existing:
         return str(existing[0]["jid"])
+    stack = get_settings()  # the launcher's state dir, even when `s` is a test's namespace
+    if ensure_current(stack, lambda: _all_running(s), lambda: restart_taskmanager(stack)):
+        console.print("restarted the TaskManager: its Python held older code")
     args = list(extra or [])
     result = run_python_job(
         s,

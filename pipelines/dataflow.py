@@ -2,7 +2,9 @@
 
     read event log (Kafka, offsets in checkpoints, event-time watermarks)
       -> validate against data contracts --(invalid)--> dead-letter topic
-      -> route to read-model keys -> key by (projection, key) -> fold keyed state
+         and route to read-model keys, for every stage at once
+      -> key by (projection, key) -> fold keyed state (stage i + 1 also folds what
+         stage i's folds emit for it: joins, routed by the emitting fold)
       -> Elasticsearch changes / Neo4j changes, each to its own topic with Flink's
          exactly-once KafkaSink (a transaction committed on every checkpoint)
 
@@ -36,6 +38,16 @@ from pyflink.table import StreamTableEnvironment
 from hindsight.contracts.ports import DLQ_TOPIC, sink_topic
 
 DLQ = OutputTag("dead-letters", Types.STRING())
+_PICKLE = pickle.HIGHEST_PROTOCOL
+
+
+def routed_type() -> Any:
+    """(projection \x1f key, pickled event): what a fold is keyed by and folds. A new object
+    per use: a type info caches its Java peer once used, and an OutputTag holding one can no
+    longer be pickled into the functions that emit to it."""
+    return Types.TUPLE([Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
+
+
 NEO4J = OutputTag("neo4j-changes", Types.STRING())
 
 
@@ -65,11 +77,25 @@ def _load(spec: str) -> Any:
     return load(spec)
 
 
-class ValidateEvents(ProcessFunction):
-    """Parse and check each record against the data contracts; the rest goes to the DLQ."""
+class ValidateAndRoute(ProcessFunction):
+    """Parse and check each record against the data contracts (the rest goes to the DLQ),
+    then route it at once to every (projection, key) it feeds in EVERY stage: stage 0 on the
+    main output, stage i on side output `stage-i-log`.
 
-    def __init__(self, job_name: str, contracts_dirs: tuple[str, ...] = ()) -> None:
+    Why one operator: each Python operator costs a JVM -> Python crossing and a pickle per
+    record, and routing is a cheap pure function. Validating here and routing in one operator
+    per stage cost 1 + stages crossings per event; this costs one."""
+
+    def __init__(
+        self,
+        job_name: str,
+        stages_spec: str,
+        log_tags: Sequence[OutputTag | None],
+        contracts_dirs: tuple[str, ...] = (),
+    ) -> None:
         self.job_name = job_name
+        self.stages_spec = stages_spec
+        self.log_tags = list(log_tags)
         self.contracts_dirs = contracts_dirs
 
     def open(self, runtime_context: RuntimeContext) -> None:
@@ -81,6 +107,7 @@ class ValidateEvents(ProcessFunction):
             default_validator,
             validator_for,
         )
+        from pipelines.runtime import route_all
 
         self.validator = (
             validator_for(tuple(map(Path, self.contracts_dirs)))
@@ -89,6 +116,8 @@ class ValidateEvents(ProcessFunction):
         )
         self.invalid_type = Invalid
         self.dead_letter = dead_letter
+        self.route_all = route_all
+        self.stages = list(zip(self.log_tags, _load(self.stages_spec), strict=True))
         self.dead = runtime_context.get_metrics_group().counter("dead_letters")
 
     def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Iterable[Any]:
@@ -107,25 +136,10 @@ class ValidateEvents(ProcessFunction):
             )
             yield DLQ, record.decode()
             return
-        yield pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-class RouteToKeys(ProcessFunction):
-    """Each event goes to every (projection, key) it affects in this stage."""
-
-    def __init__(self, stages_spec: str, stage: int) -> None:
-        self.stages_spec, self.stage = stages_spec, stage
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        from pipelines.runtime import route_all
-
-        self.projections = _load(self.stages_spec)[self.stage]
-        self.route_all = route_all
-
-    def process_element(self, value: bytes, ctx: ProcessFunction.Context) -> Iterable[Any]:
-        event = pickle.loads(value)
-        for name, key, routed in self.route_all(self.projections, event):
-            yield f"{name}\x1f{key}", pickle.dumps(routed, protocol=pickle.HIGHEST_PROTOCOL)
+        for tag, projections in self.stages:
+            for name, key, routed in self.route_all(projections, result):
+                keyed = (f"{name}\x1f{key}", pickle.dumps(routed, protocol=_PICKLE))
+                yield keyed if tag is None else (tag, keyed)
 
 
 class FoldKeyedState(KeyedProcessFunction):
@@ -138,9 +152,12 @@ class FoldKeyedState(KeyedProcessFunction):
         self.stages_spec, self.stage, self.next_tag = stages_spec, stage, next_tag
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        from pipelines.runtime import step
+        from pipelines.runtime import route_all, step
 
-        self.by_name = {p.name: p for p in _load(self.stages_spec)[self.stage]}
+        stages = _load(self.stages_spec)
+        self.by_name = {p.name: p for p in stages[self.stage]}
+        self.next_stage = stages[self.stage + 1] if self.next_tag is not None else []
+        self.route_all = route_all
         self.step = step
         self.state = runtime_context.get_state(
             ValueStateDescriptor("projection", Types.PICKLED_BYTE_ARRAY())
@@ -162,8 +179,10 @@ class FoldKeyedState(KeyedProcessFunction):
                 yield json.dumps(out.to_dict(), separators=(",", ":"))
             elif out.sink == "neo4j":
                 yield NEO4J, json.dumps(out.to_dict(), separators=(",", ":"))
-            elif self.next_tag is not None:  # an input of the next stage
-                yield self.next_tag, pickle.dumps(out.body, protocol=pickle.HIGHEST_PROTOCOL)
+            elif self.next_tag is not None:  # an input of the next stage, routed here
+                for name, key, routed in self.route_all(self.next_stage, out.body):
+                    keyed = (f"{name}\x1f{key}", pickle.dumps(routed, protocol=_PICKLE))
+                    yield self.next_tag, keyed
 
 
 def _kafka_sink(cfg: JobConfig, topic: str, tx_prefix: str) -> KafkaSink:
@@ -213,49 +232,42 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
     table = t_env.sql_query("SELECT `value`, `topic`, `partition`, `offset` FROM event_log")
     records = t_env.to_data_stream(table)
 
-    valid = (
+    stages: Sequence[Sequence[Any]] = _load(cfg.projections)
+    log_tags = [
+        OutputTag(f"stage-{i}-log", routed_type()) if i else None for i in range(len(stages))
+    ]
+    routed = (
         records.process(
-            ValidateEvents(cfg.job_name, cfg.contracts_dirs),
-            output_type=Types.PICKLED_BYTE_ARRAY(),
+            ValidateAndRoute(cfg.job_name, cfg.projections, log_tags, cfg.contracts_dirs),
+            output_type=routed_type(),
         )
-        .name("validate against data contracts")
+        .name("validate against data contracts, route to read-model keys")
         .uid("validate")
     )
-    valid.get_side_output(DLQ).sink_to(_kafka_sink(cfg, cfg.dlq_topic, f"{cfg.job_name}-dlq")).name(
-        "dead-letter topic (invalid events, reason + original bytes)"
-    ).uid("dlq-sink")
+    routed.get_side_output(DLQ).sink_to(
+        _kafka_sink(cfg, cfg.dlq_topic, f"{cfg.job_name}-dlq")
+    ).name("dead-letter topic (invalid events, reason + original bytes)").uid("dlq-sink")
+    if not stages:
+        return
 
-    stages: Sequence[Sequence[Any]] = _load(cfg.projections)
-    events = valid
+    inputs: Any = routed  # stage 0: the log only
     es_streams, neo_streams = [], []
     for i, stage in enumerate(stages):
         names = ", ".join(p.name for p in stage)
-        next_tag = (
-            OutputTag(f"stage-{i + 1}-events", Types.PICKLED_BYTE_ARRAY())
-            if i + 1 < len(stages)
-            else None
-        )
-        routed = (
-            events.process(
-                RouteToKeys(cfg.projections, i),
-                output_type=Types.TUPLE([Types.STRING(), Types.PICKLED_BYTE_ARRAY()]),
-            )
-            .name(f"route to read-model keys ({names})")
-            .uid(f"route-{i}")
-        )
+        last = i + 1 == len(stages)
+        next_tag = None if last else OutputTag(f"stage-{i + 1}-internal", routed_type())
         folded = (
-            routed.key_by(lambda r: r[0], key_type=Types.STRING())
+            inputs.key_by(lambda r: r[0], key_type=Types.STRING())
             .process(FoldKeyedState(cfg.projections, i, next_tag), output_type=Types.STRING())
             .name(f"fold keyed state ({names})")
             .uid(f"fold-{i}")
         )
         es_streams.append(folded)
         neo_streams.append(folded.get_side_output(NEO4J))
-        if next_tag is not None:  # the next stage reads the log and this stage's joins
-            events = valid.union(folded.get_side_output(next_tag))
+        if next_tag is not None:  # the next stage folds the log and this stage's joins
+            log = routed.get_side_output(log_tags[i + 1])
+            inputs = log.union(folded.get_side_output(next_tag))
 
-    if not stages:
-        return
     es = es_streams[0].union(*es_streams[1:]) if len(es_streams) > 1 else es_streams[0]
     neo = neo_streams[0].union(*neo_streams[1:]) if len(neo_streams) > 1 else neo_streams[0]
     es.sink_to(_kafka_sink(cfg, cfg.es_topic, f"{cfg.job_name}-es")).name(

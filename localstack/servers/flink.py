@@ -186,6 +186,15 @@ class FlinkTaskManager(Server):
         ).env()
 
     def ready(self) -> bool:
+        return self.registered()
+
+    def after_start(self) -> None:
+        from localstack.python_code import mark_clean
+
+        mark_clean(self.s)  # a new process: no Python module loaded yet
+
+    def registered(self) -> bool:
+        """Whether the JobManager lists a TaskManager with slots (ours is the only one)."""
         tms = _rest(self.s, "/taskmanagers").get("taskmanagers", [])
         return any(tm.get("slotsNumber", 0) >= 1 for tm in tms)
 

@@ -16,11 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from neo4j import GraphDatabase
 
+from connectors.sink_main import sink_topic
 from hindsight.events import Envelope
 from hindsight.relay import topic_name
 from hindsight.settings import Settings
@@ -353,3 +354,37 @@ def wait_until(check: Any, timeout_s: float, what: str, alive: Any = None) -> No
             return
         time.sleep(2)
     raise AssertionError(f"{what} not reached in {timeout_s:.0f} s; last: {last}")
+
+
+def sink_topic_diagnosis(s: Settings, sink: str, ids: Iterable[tuple[str, str]]) -> str:
+    """Where the outputs of documents the read model lacks went: in the sink topic at all
+    (read_uncommitted), visible to the workers (read_committed), at which versions. Tells a
+    job that never emitted them from a transaction that stayed open (the read_committed
+    consumer stops at the last stable offset) from a sink that dropped them."""
+    wanted = {f"{sink}:{target}:{id_}" for target, id_ in ids}
+    seen: dict[str, dict[str, list[tuple[int, int, int]]]] = {}
+    for isolation in ("read_uncommitted", "read_committed"):
+        consumer = Consumer(
+            {
+                "bootstrap.servers": s.kafka_bootstrap,
+                "group.id": f"diag-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "isolation.level": isolation,
+            }
+        )
+        consumer.subscribe([sink_topic(sink, s)])  # type: ignore[arg-type]
+        found: dict[str, list[tuple[int, int, int]]] = {}
+        idle = time.monotonic()
+        while time.monotonic() - idle < 5:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            idle = time.monotonic()
+            key = (msg.key() or b"").decode()
+            if key in wanted:
+                version = json.loads(msg.value())["version"]
+                found.setdefault(key, []).append((msg.partition(), msg.offset(), version))
+        consumer.close()
+        seen[isolation] = found
+    return json.dumps(seen, sort_keys=True)

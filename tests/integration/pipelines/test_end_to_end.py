@@ -74,7 +74,15 @@ def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: st
                 f"{len(got)}/{len(want_es)} documents; missing {missing}; differing {differ}"
             )
 
-        e2e.wait_until(es_equal, 300, "Elasticsearch equal to the reference", alive)
+        try:
+            e2e.wait_until(es_equal, 300, "Elasticsearch equal to the reference", alive)
+        except AssertionError as short:
+            got = e2e.es_documents(s)
+            wrong = [k for k in want_es if got.get(k) != want_es[k]][:20]
+            raise AssertionError(
+                f"{short}\nsink topic for those ids: "
+                f"{e2e.sink_topic_diagnosis(s, 'elasticsearch', wrong)}"
+            ) from None
 
         def graph_equal() -> tuple[bool, object]:
             got = e2e.graph_snapshot(s)
