@@ -199,14 +199,15 @@ def test_cmd(
         samples = route(envelopes.read_bytes().splitlines(), contracts)
         samples = {d: [m for m in ms if m.strip()] for d, ms in samples.items()}
     else:
+        from hindsight.relay import topic_name
         from hindsight.settings import get_settings
 
+        # the deployment's own topics: the contracts name them with the default prefix
+        prefix = get_settings().kafka_topic_prefix
         topics = {
-            d: s.topic
+            d: topic_name(d, prefix)
             for d, c in contracts.items()
-            if c.events()
-            for s in c.servers
-            if s.port_type == "kafka" and s.topic
+            if c.events() and any(s.port_type == "kafka" for s in c.servers)
         }
         with _progress() as progress:
             task = progress.add_task("sampling Kafka", total=None)
