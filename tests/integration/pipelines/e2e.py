@@ -358,11 +358,12 @@ def wait_until(check: Any, timeout_s: float, what: str, alive: Any = None) -> No
 
 def sink_topic_diagnosis(s: Settings, sink: str, ids: Iterable[tuple[str, str]]) -> str:
     """Where the outputs of documents the read model lacks went: in the sink topic at all
-    (read_uncommitted), visible to the workers (read_committed), at which versions. Tells a
-    job that never emitted them from a transaction that stayed open (the read_committed
-    consumer stops at the last stable offset) from a sink that dropped them."""
-    wanted = {f"{sink}:{target}:{id_}" for target, id_ in ids}
-    seen: dict[str, dict[str, list[tuple[int, int, int]]]] = {}
+    (read_uncommitted), visible to the workers (read_committed), at which versions, and per
+    partition how far each isolation level can read. Tells a job that never emitted them from
+    a transaction left open (a read_committed consumer stops at the last stable offset) from
+    a sink that dropped them. The job's records carry no key: match on the value."""
+    wanted = {(target, id_) for target, id_ in ids}
+    report: dict[str, Any] = {}
     for isolation in ("read_uncommitted", "read_committed"):
         consumer = Consumer(
             {
@@ -375,16 +376,21 @@ def sink_topic_diagnosis(s: Settings, sink: str, ids: Iterable[tuple[str, str]])
         )
         consumer.subscribe([sink_topic(sink, s)])  # type: ignore[arg-type]
         found: dict[str, list[tuple[int, int, int]]] = {}
+        reached: dict[int, int] = {}
         idle = time.monotonic()
         while time.monotonic() - idle < 5:
             msg = consumer.poll(0.5)
             if msg is None or msg.error():
                 continue
             idle = time.monotonic()
-            key = (msg.key() or b"").decode()
-            if key in wanted:
-                version = json.loads(msg.value())["version"]
-                found.setdefault(key, []).append((msg.partition(), msg.offset(), version))
+            reached[msg.partition()] = msg.offset()
+            out = json.loads(msg.value())
+            if (out.get("target"), out.get("id")) in wanted:
+                name = f"{out['target']}:{out['id']}"
+                found.setdefault(name, []).append((msg.partition(), msg.offset(), out["version"]))
+        highs = {}
+        for tp in consumer.assignment():
+            highs[tp.partition] = consumer.get_watermark_offsets(tp, timeout=10)[1]
         consumer.close()
-        seen[isolation] = found
-    return json.dumps(seen, sort_keys=True)
+        report[isolation] = {"found": found, "last_offset_read": reached, "high": highs}
+    return json.dumps(report, sort_keys=True)
