@@ -9,9 +9,9 @@ the next refresh, at most 1 s later.)
 
 Each worker keeps the latest lags per read-model element (index alias, node label,
 relationship type: the names the data contracts give their freshness SLAs) and atomically
-replaces one small JSON file per process under `<state dir>/metrics/freshness/` after each
-flush. `SinkFreshness` merges every file into the percentile a contract's SLA names; files of
-workers long gone simply age out of its window.
+replaces one small JSON file per process under `<state dir>/metrics/freshness/<prefix>/`
+after each flush. `SinkFreshness` merges every file into the percentile a contract's SLA
+names; files of workers long gone simply age out of its window.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ DEFAULT_WINDOW_S = 900.0
 
 
 def freshness_dir(settings: Settings) -> Path:
-    """Where sink workers save their lags and `contracts test` reads them."""
-    return settings.home / "metrics" / "freshness"
+    """Where sink workers save their lags and `contracts test` reads them: one directory per
+    topic prefix, so a test's or a second deployment's traffic on the same state dir never
+    counts in another's freshness."""
+    return settings.home / "metrics" / "freshness" / settings.kafka_topic_prefix
 
 
 class FreshnessLog:
