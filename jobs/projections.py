@@ -8,6 +8,7 @@ pipelines/dataflow.py; this file only reads configuration and starts it.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 
 from pyflink.common import Configuration
@@ -49,6 +50,13 @@ def main() -> None:
         contracts_dirs=tuple(str(d) for d in s.contracts_dirs),
     )
 
+    if args.local:
+        # before the first Java object starts the gateway: the mini-cluster's logs (and
+        # RocksDB's) go to the state dir, one per run's home, not into the installed pyflink
+        # package where each run overwrote the last
+        log_dir = s.home / "flink" / "log-local"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("FLINK_LOG_DIR", str(log_dir))
     conf = Configuration()
     if args.local:
         from localstack import jars

@@ -149,9 +149,11 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
     job = REPO / "jobs" / "projections.py"
     if mode == "minicluster":
         log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
+        # the mini-cluster's own Flink log stays with the test (kept by pytest for post-mortems)
+        (s.home / "flink-log").mkdir(exist_ok=True)
         proc = subprocess.Popen(
             [sys.executable, str(job), "--local"],
-            env=env,
+            env={**env, "FLINK_LOG_DIR": str(s.home / "flink-log")},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -81,7 +81,9 @@ def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: st
             wrong = [k for k in want_es if got.get(k) != want_es[k]][:20]
             raise AssertionError(
                 f"{short}\nsink topic for those ids: "
-                f"{e2e.sink_topic_diagnosis(s, 'elasticsearch', wrong)}"
+                f"{e2e.sink_topic_diagnosis(s, 'elasticsearch', wrong)}\n"
+                f"logs: {s.home} (Flink: flink-log/ in mini-cluster mode, `make logs S=flink` "
+                "on the cluster)"
             ) from None
 
         def graph_equal() -> tuple[bool, object]:
