@@ -90,7 +90,7 @@ def relay_run(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    stats = relay.run(until_caught_up=until_caught_up, should_stop=lambda: stopping)
+    stats = relay.run(until_caught_up=until_caught_up, should_stop=lambda: stopping, retry_s=0.5)
     console.print(f"relay: published {stats.published} events; at position {stats.position}")
 
 

@@ -89,6 +89,7 @@ def topic_name(domain: str, prefix: str = "hindsight") -> str:
 class RelayStats:
     published: int = 0
     batches: int = 0
+    failures: int = 0
     position: int = 0
 
 
@@ -147,9 +148,27 @@ class OutboxRelay:
         poll_interval_s: float = 0.2,
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: Callable[[RelayStats], None] | None = None,
+        retry_s: float | None = None,
     ) -> RelayStats:
+        """Publish until stopped (or caught up). With `retry_s`, a failed batch (broker down,
+        a record not acknowledged) is retried with backoff from `retry_s` up to 30 s instead
+        of ending the run: it was never confirmed, so the retry loses nothing."""
+        delay = retry_s
         while not should_stop():
-            n = self.run_once()
+            try:
+                n = self.run_once()
+            except Exception as err:
+                if retry_s is None or delay is None:
+                    raise
+                self.stats.failures += 1
+                log.warning("relay: batch after position %d failed (%s); retry in %.1f s",
+                            self.stats.position, err, delay)  # fmt: skip
+                wake = time.monotonic() + delay
+                while time.monotonic() < wake and not should_stop():
+                    time.sleep(min(0.2, delay))
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = retry_s
             if on_progress is not None and n:
                 on_progress(self.stats)
             if n == 0:

@@ -122,22 +122,44 @@ def publish_hostile_log(
         [NewTopic(t, num_partitions=4, replication_factor=1) for t in sorted(topics)]
     ).values():
         f.result(30)
+    # A topic the controller has just created may not be served by the broker yet; records
+    # produced in that window can fail (reported only to a delivery callback). Wait until the
+    # producer's metadata shows a leader for every partition, and check every delivery below.
+    deadline = time.monotonic() + 30
+    for t in sorted(topics):
+        while True:
+            meta = producer.list_topics(t, timeout=10).topics.get(t)
+            parts = meta.partitions if meta is not None and meta.error is None else {}
+            if len(parts) == 4 and all(p.leader >= 0 and p.error is None for p in parts.values()):
+                break
+            assert time.monotonic() < deadline, f"topic {t} has no leader for every partition"
+            time.sleep(0.1)
     bad_at = {rng.randint(0, len(order)) for _ in bad}
     bad_iter = iter(bad.values())
+    failed: list[str] = []
+
+    def delivered(err: Any, msg: Any) -> None:
+        if err is not None:  # flush() returning 0 does not mean delivered: it may have failed
+            failed.append(f"{msg.topic()}[{msg.partition()}]: {err}")
+
+    def produce(topic: str, value: bytes, key: bytes) -> None:
+        producer.produce(topic, value, key, on_delivery=delivered)
+        producer.poll(0)
+
     for i, e in enumerate(order):
         if i in bad_at:
             raw = next(bad_iter, None)
             if raw is not None:
-                producer.produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
-        producer.produce(
+                produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
+        produce(
             topic_name(domain_of(e.aggregate_type), s.kafka_topic_prefix),
             e.to_json(),
             e.aggregate_id.encode(),
         )
-        producer.poll(0)
     for raw in bad_iter:
-        producer.produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
+        produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
     assert producer.flush(30) == 0
+    assert not failed, f"{len(failed)} records not delivered: {failed[:5]}"
     return bad
 
 

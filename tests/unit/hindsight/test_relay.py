@@ -113,3 +113,12 @@ def test_a_crash_mid_batch_resumes_from_the_last_confirmed_position(tmp_path: Pa
             if e.aggregate_id == agg and e.version not in firsts:
                 firsts.append(e.version)
         assert firsts == sorted(firsts)
+
+
+def test_a_running_relay_retries_a_failed_batch_and_loses_nothing(tmp_path: Path) -> None:
+    log, flaky = make_log(30), MemoryPublisher(fail_on_batch=2)
+    relay = OutboxRelay(log, flaky, FileCheckpoint(tmp_path / "cp"), lambda _t: "things",
+                        batch_size=10)  # fmt: skip
+    stats = relay.run(until_caught_up=True, retry_s=0.01)
+    assert stats.failures == 1 and stats.position == 30
+    assert {Envelope.from_json(r.value).position for r in flaky.sent} == set(range(1, 31))
