@@ -39,17 +39,14 @@ def _rest(
         return json.loads(raw) if raw else None
 
 
+def _live_jobs(s: Settings) -> list[dict[str, Any]]:
+    jobs = _rest(s, "/jobs/overview")["jobs"]
+    return [j for j in jobs if j["state"] in ("RUNNING", "CREATED", "RESTARTING")]
+
+
 def running_jobs(s: Settings, name: str | None = None) -> list[dict[str, Any]]:
-    jobs = _rest(s, "/jobs/overview")["jobs"]
     name = name or f"{s.kafka_topic_prefix}-projections"
-    return [
-        j for j in jobs if j["name"] == name and j["state"] in ("RUNNING", "CREATED", "RESTARTING")
-    ]
-
-
-def _all_running(s: Settings) -> list[str]:
-    jobs = _rest(s, "/jobs/overview")["jobs"]
-    return [j["name"] for j in jobs if j["state"] in ("RUNNING", "CREATED", "RESTARTING")]
+    return [j for j in _live_jobs(s) if j["name"] == name]
 
 
 def submit(
@@ -66,7 +63,8 @@ def submit(
     if existing:
         return str(existing[0]["jid"])
     stack = get_settings()  # the launcher's state dir, even when `s` is a test's namespace
-    if ensure_current(stack, lambda: _all_running(s), lambda: restart_taskmanager(stack)):
+    live = lambda: [j["name"] for j in _live_jobs(s)]  # noqa: E731 - a callback
+    if ensure_current(stack, live, lambda: restart_taskmanager(stack)):
         console.print("restarted the TaskManager: its Python held older code")
     args = list(extra or [])
     result = run_python_job(

@@ -88,7 +88,6 @@ class Server:
     name: str
     type: str | None
     port_type: str  # kafka | elasticsearch | neo4j | ...
-    topic: str | None  # the product's own topic: the first of `topics`
     indices: tuple[str, ...]
     labels: tuple[str, ...]
     relationships: tuple[str, ...]
@@ -185,7 +184,6 @@ def _server(raw: dict[str, Any]) -> Server:
         name=str(raw.get("server", "?")),
         type=raw.get("type"),
         port_type=str(cp.get("portType") or raw.get("type") or "?"),
-        topic=topics[0] if topics else None,
         topics=topics,
         indices=tuple(cp.get("indices") or ()),
         labels=tuple(cp.get("labels") or ()),

@@ -154,10 +154,9 @@ class EventStore(ABC):
         mismatch raises `ConcurrencyError` and nothing is written.
         """
         _check_requests(appends)
-        if idempotency_key is not None:
-            stored = self.idempotent_result(idempotency_key)
-            if stored is not None:
-                return match_stored(idempotency_key, appends, stored)
+        stored = self.stored_answer(idempotency_key, appends)
+        if stored is not None:
+            return stored
         return self._append(appends, idempotency_key, correlation_id, causation_id)
 
     @abstractmethod
@@ -169,6 +168,16 @@ class EventStore(ABC):
         causation_id: str | None,
     ) -> list[AppendResult]:
         """Write atomically; on a key that raced in meanwhile return the stored result."""
+
+    def stored_answer(
+        self, idempotency_key: str | None, appends: Sequence[StreamAppend]
+    ) -> list[AppendResult] | None:
+        """What an append with this key already got, matched to `appends` (refused with
+        IdempotencyKeyReused when the key served other streams); None for a fresh key."""
+        if idempotency_key is None:
+            return None
+        stored = self.idempotent_result(idempotency_key)
+        return None if stored is None else match_stored(idempotency_key, appends, stored)
 
     def idempotent_result(self, idempotency_key: str) -> list[AppendResult] | None:
         """The result an earlier append with this key produced (events as stored, not upcast)."""

@@ -40,7 +40,6 @@ from hindsight.eventstore.base import (
     StreamAppend,
     dumps_json,
     empty_result,
-    match_stored,
 )
 from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
@@ -239,9 +238,9 @@ class PostgresEventStore(SqlReads, EventStore):
             return write(conn, appends, idempotency_key, correlation_id, causation_id)
         except (psycopg.errors.UniqueViolation, ConcurrencyError):
             # under the lock only the idempotency key can collide: a concurrent retry won
-            stored = self.idempotent_result(idempotency_key) if idempotency_key else None
+            stored = self.stored_answer(idempotency_key, appends)
             if stored is not None:
-                return match_stored(idempotency_key, appends, stored)  # type: ignore[arg-type]
+                return stored
             raise
 
     def _write_members(self, group: list[PendingAppend]) -> None:
@@ -274,10 +273,9 @@ class PostgresEventStore(SqlReads, EventStore):
                 p.error = refused
 
     def _refused(self, p: PendingAppend, a: StreamAppend) -> list[AppendResult]:
-        key = p.idempotency_key
-        stored = self.idempotent_result(key) if key is not None else None
+        stored = self.stored_answer(p.idempotency_key, p.appends)
         if stored is not None:
-            return match_stored(key, p.appends, stored)  # type: ignore[arg-type]
+            return stored
         actual = self.stream_version(a.aggregate_type, a.aggregate_id)
         raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
 

@@ -31,8 +31,6 @@ from hindsight.eventstore.base import (
     dumps_json,
     empty_result,
     loads_json,
-    match_stored,
-    results_from_envelopes,
 )
 from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
@@ -185,7 +183,7 @@ class SQLiteEventStore(SqlReads, EventStore):
         """Every member in one `BEGIN IMMEDIATE` transaction, one commit (one fsync).
 
         A member's own refusal (stale version, key used for other streams) is raised by
-        `_write`/`match_stored` before it inserts anything, so catching it per member needs no
+        `_write`/`stored_answer` before it inserts anything, so catching it per member needs no
         savepoint: the transaction holds exactly the other members' rows.
         """
         conn = self._conn()
@@ -203,13 +201,11 @@ class SQLiteEventStore(SqlReads, EventStore):
             raise
 
     def _write_member(self, conn: sqlite3.Connection, p: PendingAppend) -> list[AppendResult]:
-        key = p.idempotency_key
-        if key is not None:
-            span = self._idempotency_span(key)  # sees earlier members of this group too
-            if span is not None:
-                stored = results_from_envelopes(self._read_positions(*span))
-                return match_stored(key, p.appends, stored)
-        return self._write(conn, p.appends, key, p.correlation_id, p.causation_id)
+        # this thread's connection: the check sees earlier members of this group too
+        stored = self.stored_answer(p.idempotency_key, p.appends)
+        if stored is not None:
+            return stored
+        return self._write(conn, p.appends, p.idempotency_key, p.correlation_id, p.causation_id)
 
     def _write(
         self,

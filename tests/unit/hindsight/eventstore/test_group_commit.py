@@ -38,7 +38,10 @@ class Recorder:
         self.groups.append(names)
 
 
-def submit_all(commit: GroupCommit, write: Recorder, streams: list[str]) -> dict[str, object]:
+def run_held(commit: GroupCommit, write: Recorder, streams: list[str]) -> dict[str, object]:
+    """Submit from one thread per stream, in this order, while the first group's commit is
+    held back; then let it go and return each stream's answer (a result or an error)."""
+    write.hold = threading.Event()
     outcome: dict[str, object] = {}
 
     def one(stream: str) -> None:
@@ -51,7 +54,9 @@ def submit_all(commit: GroupCommit, write: Recorder, streams: list[str]) -> dict
     for t in threads:
         t.start()
         time.sleep(0.01)  # queue in a known order
-    outcome["_threads"] = threads
+    write.hold.set()
+    for t in threads:
+        t.join()
     return outcome
 
 
@@ -63,46 +68,29 @@ def test_a_lone_caller_is_a_group_of_one() -> None:
 
 
 def test_callers_queued_behind_a_commit_share_the_next_one() -> None:
-    hold = threading.Event()
-    commit, write = GroupCommit(), Recorder(hold=hold)
-    run = submit_all(commit, write, ["first", "b", "c", "d"])
-    hold.set()
-    for t in run["_threads"]:  # type: ignore[attr-defined]
-        t.join()
+    commit, write = GroupCommit(), Recorder()
+    run_held(commit, write, ["first", "b", "c", "d"])
     assert write.groups == [["first"], ["b", "c", "d"]]
     assert commit.groups == 2 and commit.members == 4
 
 
 def test_a_refused_member_fails_alone() -> None:
-    hold = threading.Event()
-    commit, write = GroupCommit(), Recorder(refuse="c", hold=hold)
-    outcome = submit_all(commit, write, ["first", "b", "c", "d"])
-    hold.set()
-    for t in outcome.pop("_threads"):  # type: ignore[attr-defined]
-        t.join()
+    outcome = run_held(GroupCommit(), Recorder(refuse="c"), ["first", "b", "c", "d"])
     assert isinstance(outcome["c"], ConcurrencyError)
     assert all(isinstance(outcome[s], list) for s in ("first", "b", "d"))
 
 
 def test_a_crashed_group_is_retried_member_by_member() -> None:
-    hold = threading.Event()
-    commit, write = GroupCommit(), Recorder(crash_on="c", hold=hold)
-    outcome = submit_all(commit, write, ["first", "b", "c", "d"])
-    hold.set()
-    for t in outcome.pop("_threads"):  # type: ignore[attr-defined]
-        t.join()
+    write = Recorder(crash_on="c")
+    outcome = run_held(GroupCommit(), write, ["first", "b", "c", "d"])
     # the group [b, c, d] crashed; alone, c is written too (the crash needed a group)
     assert write.groups == [["first"], ["b"], ["c"], ["d"]]
     assert all(isinstance(v, list) for v in outcome.values())
 
 
 def test_max_group_bounds_a_commit() -> None:
-    hold = threading.Event()
-    commit, write = GroupCommit(max_group=2), Recorder(hold=hold)
-    run = submit_all(commit, write, ["first", "b", "c", "d", "e"])
-    hold.set()
-    for t in run["_threads"]:  # type: ignore[attr-defined]
-        t.join()
+    write = Recorder()
+    run_held(GroupCommit(max_group=2), write, ["first", "b", "c", "d", "e"])
     assert [len(g) for g in write.groups] == [1, 2, 2]
 
 
