@@ -9,13 +9,14 @@ The lock is released only after the commit is visible, so positions are gapless 
 order equals position order. The price is that appends to the log are serialised (as in the
 eventsourcing library, which takes an EXCLUSIVE table lock); reads never take the lock.
 
-Round trips: an append to one stream (what every command handler does) is ONE simple-query
-message, lock statement plus one INSERT ... SELECT that assigns versions and positions, checks
-the expected version and writes the idempotency row; PostgreSQL runs it as one implicit
-transaction, so there is no BEGIN/COMMIT traffic (`_APPEND_ONE`). A multi-stream append is one
-pipeline (BEGIN, lock, one INSERT per stream, the idempotency row) plus the COMMIT, sent only
-after every stream's check passed. The batch travels as one JSON document
-(`jsonb_to_recordset`), encoded by orjson, so one statement text serves every batch size.
+Round trips: an append to one stream (what every command handler does) is ONE call of the
+server-side function `hs_append_v1` (lock, version and key checks, positions, inserts), a
+prepared statement run by PostgreSQL as one implicit transaction: no BEGIN/COMMIT traffic and
+no planning per append. Appends of concurrent callers share one pipelined transaction of such
+calls (group commit). A multi-stream append is one pipeline (BEGIN, lock, one call per stream,
+the idempotency row) plus the COMMIT, sent only after every stream's check passed. The batch
+travels as one JSON document (`jsonb_to_recordset`), encoded by orjson, so one statement text
+serves every batch size.
 """
 
 from __future__ import annotations
@@ -85,46 +86,59 @@ _VERSION = (
     "select coalesce(max(version), 0) from hs_events where aggregate_type = %s "
     "and aggregate_id = %s"
 )
-# One statement per stream: assigns versions and positions and checks the expected version.
-# clock_timestamp() runs after the lock was granted, so recorded_at follows position order.
-_INSERT = """
-insert into hs_events (position, event_id, aggregate_type, aggregate_id, version, event_type,
-    schema_version, occurred_at, recorded_at, correlation_id, causation_id, data)
-select h.base + v.ord, v.i, %(type)s, %(id)s, %(expected)s + v.ord, v.t, v.s,
-    coalesce(v.o, h.now), h.now, %(corr)s, %(caus)s, v.d
-from rows from (jsonb_to_recordset(%(batch)s::jsonb)
-               as (i text, t text, s integer, o timestamptz, d jsonb))
-    with ordinality as v(i, t, s, o, d, ord)
-cross join (select coalesce(max(position), 0) as base, clock_timestamp() as now
-            from hs_events) as h
-where (select coalesce(max(version), 0) from hs_events
-       where aggregate_type = %(type)s and aggregate_id = %(id)s) = %(expected)s
+# Every append to a stream with events is ONE call of this server-side function, sent as a
+# prepared statement (psycopg prepares a query after a few executions), so neither the call nor
+# the statements inside it are parsed or planned again: planning the equivalent ad-hoc
+# statement cost more than executing it (0.34 ms of a 1.3 ms append, measured).
+# The lock comes first; in READ COMMITTED each statement of a VOLATILE function takes a fresh
+# snapshot, so the checks and max(position) see every append committed before the lock was
+# granted. It answers with one row, the position before the batch and the recorded_at it
+# stored: versions, positions and timestamps of the batch follow from those (no row per event
+# comes back). A stale version or a key already stored (by another process, or by an earlier
+# member of the same group transaction) makes it write nothing and return no row, which aborts
+# nothing; the caller then tells the two apart. clock_timestamp() runs after the lock
+# was granted, so recorded_at follows position order. The name carries a version: a changed
+# function gets a new name, so processes still running the old code keep theirs.
+_APPEND_FUNCTION = """
+create or replace function hs_append_v1(
+    p_lock_class integer, p_lock_key integer, p_type text, p_id text, p_expected bigint,
+    p_corr text, p_caus text, p_batch jsonb, p_key text)
+returns table (o_base bigint, o_now timestamptz)
+language plpgsql volatile as $$
+declare
+    v_version bigint;
+    v_key_used boolean;
+begin
+    perform pg_advisory_xact_lock(p_lock_class, p_lock_key);
+    select (select coalesce(max(e.version), 0) from hs_events e
+            where e.aggregate_type = p_type and e.aggregate_id = p_id),
+           p_key is not null and exists (select 1 from hs_idempotency k where k.key = p_key),
+           (select coalesce(max(e.position), 0) from hs_events e),
+           clock_timestamp()
+      into v_version, v_key_used, o_base, o_now;
+    if v_version <> p_expected or v_key_used then
+        return;
+    end if;
+    insert into hs_events (position, event_id, aggregate_type, aggregate_id, version,
+        event_type, schema_version, occurred_at, recorded_at, correlation_id, causation_id, data)
+    select o_base + v.ord, v.i, p_type, p_id, p_expected + v.ord, v.t, v.s,
+        coalesce(v.o, o_now), o_now, p_corr, p_caus, v.d
+    from rows from (jsonb_to_recordset(p_batch)
+                    as (i text, t text, s integer, o timestamptz, d jsonb))
+        with ordinality as v(i, t, s, o, d, ord);
+    if p_key is not null then
+        insert into hs_idempotency (key, first_position, last_position)
+        values (p_key, o_base + 1, o_base + jsonb_array_length(p_batch));
+    end if;
+    return next;
+end
+$$;
 """
-_RETURNING = "returning version, position, occurred_at, recorded_at"
-# A group member also refuses a key already stored (by another process, or by an earlier member
-# of its own group: each statement's snapshot includes the transaction's earlier writes), so a
-# retry inside one group writes once and no unique violation ever aborts the group.
-_KEY_FREE = "and not exists (select 1 from hs_idempotency where key = %(key)s)\n"
-_INSERT_CHECKED = _INSERT + _RETURNING
-_INSERT_KEY_FREE = _INSERT + _KEY_FREE + _RETURNING
-# The single-stream fast path (every command handler's append): lock and insert travel as ONE
-# simple-query message. PostgreSQL runs a multi-statement message as one implicit transaction
-# (an error anywhere rolls back all of it) and, in READ COMMITTED, gives each statement its own
-# snapshot, so the INSERT's max(position) sees every append committed before the lock was
-# granted. One round trip, no BEGIN/COMMIT messages and no pipeline bookkeeping on the client.
-# A version mismatch inserts nothing (the WHERE), and the idempotency row is written from the
-# rows actually inserted, so a mismatch leaves no trace either.
-_WITH_KEY_ROW = (
-    "),\nkey as (insert into hs_idempotency (key, first_position, last_position)\n"
-    "        select %(key)s, min(position), max(position) from ins\n"
-    "        where %(key)s::text is not null having count(*) > 0)\n"
-    "select version, position, occurred_at, recorded_at from ins"
+_APPEND = (
+    "select o_base, o_now from hs_append_v1(%(lock_class)s, "
+    "%(lock_key)s, %(type)s, %(id)s, %(expected)s, %(corr)s, %(caus)s, %(batch)s::jsonb, "
+    "%(key)s)"
 )
-_APPEND_ONE = (
-    "select pg_advisory_xact_lock(%(lock_class)s, %(lock_key)s);\n"
-    "with ins as (" + _INSERT_CHECKED.strip() + _WITH_KEY_ROW
-)
-_GROUP_MEMBER = "with ins as (" + _INSERT_KEY_FREE.strip() + _WITH_KEY_ROW
 _IDEMPOTENCY = (
     "insert into hs_idempotency (key, first_position, last_position) "
     "select %s, max(position) - %s + 1, max(position) from hs_events"
@@ -196,6 +210,7 @@ class PostgresEventStore(SqlReads, EventStore):
             )
             conn.execute(sql.SQL("set local search_path to {}").format(sql.Identifier(self.schema)))
             conn.execute(SCHEMA)
+            conn.execute(_APPEND_FUNCTION)
 
     def drop(self) -> None:
         """Drop the store's schema and everything in it (tests and benchmarks only)."""
@@ -233,10 +248,15 @@ class PostgresEventStore(SqlReads, EventStore):
         causation_id: str | None,
     ) -> list[AppendResult]:
         conn = self._conn()
-        write = self._write_one if _one_stream_with_events_in(appends) else self._write
+        if _one_stream_with_events_in(appends):
+            (a,) = appends
+            event_ids = new_event_ids(len(a.events))
+            params = self._call(a, event_ids, idempotency_key, correlation_id, causation_id)
+            rows = conn.execute(_APPEND, params).fetchall()
+            return self._answer(a, event_ids, rows, idempotency_key, correlation_id, causation_id)
         try:
-            return write(conn, appends, idempotency_key, correlation_id, causation_id)
-        except (psycopg.errors.UniqueViolation, ConcurrencyError):
+            return self._write(conn, appends, idempotency_key, correlation_id, causation_id)
+        except psycopg.errors.UniqueViolation:
             # under the lock only the idempotency key can collide: a concurrent retry won
             stored = self.stored_answer(idempotency_key, appends)
             if stored is not None:
@@ -246,68 +266,60 @@ class PostgresEventStore(SqlReads, EventStore):
     def _write_members(self, group: list[PendingAppend]) -> None:
         """Single-stream appends of several callers: ONE pipelined transaction, one commit.
 
-        Each member is its own statement (`_GROUP_MEMBER`): a stale version or a key already
-        stored makes it insert nothing, which aborts nothing; those members get their answer
-        (a ConcurrencyError, or the stored result of their key) after the commit.
+        Each member is its own `hs_append_v1` call: a stale version or a key already stored makes
+        it write nothing, which aborts nothing; those members get their answer (a
+        ConcurrencyError, or the stored result of their key) after the commit.
         """
         conn = self._conn()
         sent = []
         with conn.pipeline(), conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, self._lock_key))
             for p in group:
                 (a,) = p.appends
                 event_ids = new_event_ids(len(a.events))
-                params = _params(a, event_ids, p.correlation_id, p.causation_id)
-                params["key"] = p.idempotency_key
                 cur = conn.cursor()
-                cur.execute(_GROUP_MEMBER, params)
+                cur.execute(
+                    _APPEND,
+                    self._call(a, event_ids, p.idempotency_key, p.correlation_id, p.causation_id),
+                )
                 sent.append((p, a, event_ids, cur))
             written = [(p, a, ids, cur.fetchall()) for p, a, ids, cur in sent]
         for p, a, event_ids, rows in written:
-            if len(rows) == len(a.events):
-                p.result = [_result(a, event_ids, rows, p.correlation_id, p.causation_id)]
-                continue
             try:
-                p.result = self._refused(p, a)
+                p.result = self._answer(
+                    a, event_ids, rows, p.idempotency_key, p.correlation_id, p.causation_id
+                )
             except (ConcurrencyError, IdempotencyKeyReused) as refused:
                 p.error = refused
 
-    def _refused(self, p: PendingAppend, a: StreamAppend) -> list[AppendResult]:
-        stored = self.stored_answer(p.idempotency_key, p.appends)
-        if stored is not None:
-            return stored
-        actual = self.stream_version(a.aggregate_type, a.aggregate_id)
-        raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
-
-    def _write_one(
+    def _call(
         self,
-        conn: psycopg.Connection[Any],
-        appends: Sequence[StreamAppend],
+        a: StreamAppend,
+        event_ids: list[str],
+        idempotency_key: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> dict[str, Any]:
+        params = _params(a, event_ids, correlation_id, causation_id)
+        params.update(lock_class=_LOCK_CLASS, lock_key=self._lock_key, key=idempotency_key)
+        return params
+
+    def _answer(
+        self,
+        a: StreamAppend,
+        event_ids: list[str],
+        rows: list[tuple[Any, ...]],
         idempotency_key: str | None,
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[AppendResult]:
-        """One stream with events: one round trip (see `_APPEND_ONE`).
-
-        A client-side-binding cursor is what lets psycopg send several statements in one
-        message; the batch is one JSON literal, so the quoting cost is a single string escape.
-        """
-        (a,) = appends
-        event_ids = new_event_ids(len(a.events))
-        params = _params(a, event_ids, correlation_id, causation_id)
-        params.update(lock_class=_LOCK_CLASS, lock_key=self._lock_key, key=idempotency_key)
-        cur = psycopg.ClientCursor(conn)
-        cur.execute(_APPEND_ONE, params)
-        cur.nextset()  # past the lock's result, to the INSERT's RETURNING rows
-        rows = cur.fetchall()
-        if len(rows) != len(a.events):  # the version check failed: nothing was written
-            raise ConcurrencyError(
-                a.aggregate_type,
-                a.aggregate_id,
-                a.expected_version,
-                self.stream_version(a.aggregate_type, a.aggregate_id),
-            )
-        return [_result(a, event_ids, rows, correlation_id, causation_id)]
+        """The result of one `hs_append_v1` call; no row means it refused (key or version)."""
+        if rows:
+            return [_result(a, event_ids, rows, correlation_id, causation_id)]
+        stored = self.stored_answer(idempotency_key, [a])
+        if stored is not None:
+            return stored
+        actual = self.stream_version(a.aggregate_type, a.aggregate_id)
+        raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
 
     def _write(
         self,
@@ -323,18 +335,18 @@ class PostgresEventStore(SqlReads, EventStore):
         fresh = iter(new_event_ids(total))
         ids = [[next(fresh) for _ in a.events] for a in appends]
         with conn.pipeline(), conn.transaction():
-            cur = conn.cursor()
-            cur.execute("select pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, self._lock_key))
+            # first, so that a stream without events is checked under the lock too
+            conn.execute("select pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, self._lock_key))
             cursors = []
             for a, event_ids in zip(appends, ids, strict=True):
                 c = conn.cursor()
                 if a.events:
-                    c.execute(_INSERT_CHECKED, _params(a, event_ids, correlation_id, causation_id))
+                    c.execute(_APPEND, self._call(a, event_ids, None, correlation_id, causation_id))
                 else:
                     c.execute(_VERSION, (a.aggregate_type, a.aggregate_id))
                 cursors.append(c)
             if idempotency_key is not None and total:
-                cur.execute(_IDEMPOTENCY, (idempotency_key, total))
+                conn.execute(_IDEMPOTENCY, (idempotency_key, total))
             results = []
             for a, event_ids, c in zip(appends, ids, cursors, strict=True):
                 rows = c.fetchall()
@@ -345,7 +357,7 @@ class PostgresEventStore(SqlReads, EventStore):
                         )
                     results.append(empty_result(a))
                     continue
-                if len(rows) != len(a.events):
+                if not rows:
                     actual = conn.execute(_VERSION, (a.aggregate_type, a.aggregate_id))
                     raise ConcurrencyError(
                         a.aggregate_type,
@@ -459,25 +471,24 @@ def _result(
     correlation_id: str | None,
     causation_id: str | None,
 ) -> AppendResult:
-    rows = sorted(rows)  # RETURNING order is not guaranteed; versions are
+    """What `hs_append_v1` stored, rebuilt from its one row (position before the batch, now)."""
+    ((base, now),) = rows
     envelopes = tuple(
         Envelope(
-            event_id=event_id,
-            event_type=e.event_type,
-            schema_version=e.schema_version,
-            aggregate_type=a.aggregate_type,
-            aggregate_id=a.aggregate_id,
-            version=version,
-            position=position,
-            occurred_at=occurred_at,
-            recorded_at=recorded_at,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            data=e.data,
+            event_id,
+            e.event_type,
+            e.schema_version,
+            a.aggregate_type,
+            a.aggregate_id,
+            a.expected_version + n,
+            base + n,
+            e.occurred_at or now,
+            now,
+            correlation_id,
+            causation_id,
+            e.data,
         )
-        for event_id, e, (version, position, occurred_at, recorded_at) in zip(
-            event_ids, a.events, rows, strict=True
-        )
+        for n, (event_id, e) in enumerate(zip(event_ids, a.events, strict=True), start=1)
     )
     return AppendResult(
         a.aggregate_type,
