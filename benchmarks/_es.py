@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -9,6 +11,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteConnectionPool
 
 from hindsight.settings import Settings
 
@@ -43,6 +46,33 @@ def env(backend: str, settings: Settings, sqlite_path: Path, pg_schema: str) -> 
         "POSTGRES_PASSWORD": settings.postgres_password,
         "POSTGRES_SCHEMA": pg_schema,
     }
+
+
+@contextmanager
+def sqlite_synchronous(level: str) -> Iterator[None]:
+    """Every SQLite connection the library opens meanwhile gets `pragma synchronous=level`.
+
+    The library has no setting for it (it leaves SQLite's default, FULL); the benchmark needs
+    both libraries at the same durability, so it sets the pragma where the library's pool
+    opens a connection."""
+    opener = SQLiteConnectionPool._create_connection
+
+    def with_level(pool: SQLiteConnectionPool) -> Any:
+        conn = opener(pool)
+        conn._sqlite_conn.execute(f"pragma synchronous={level}")
+        return conn
+
+    SQLiteConnectionPool._create_connection = with_level  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        SQLiteConnectionPool._create_connection = opener  # type: ignore[method-assign]
+
+
+def sqlite_pragma(app: Application[UUID], name: str) -> Any:
+    """A pragma as the library's own pooled connections see it (pragmas are per connection)."""
+    with app.recorder.datastore.get_connection(commit=False) as conn:  # type: ignore[attr-defined]
+        return conn._sqlite_conn.execute(f"pragma {name}").fetchone()[0]
 
 
 def append_single(app: Application[UUID], n: int) -> int:

@@ -2,7 +2,10 @@
 
 Run: `python -m benchmarks.bench_store [--backends sqlite,postgres]`. PostgreSQL is the server
 of the settings (HINDSIGHT_POSTGRES_PORT...); both libraries get their own fresh schema on it.
-SQLite: both use a WAL file with synchronous=FULL (SQLite's and eventsourcing's default).
+SQLite: both use a WAL file, measured twice: synchronous=FULL (SQLite's and eventsourcing's
+default, Hindsight's too: a commit survives power loss) and synchronous=NORMAL (a commit
+survives a killed process; `HINDSIGHT_SQLITE_SYNCHRONOUS=NORMAL`), both libraries at the same
+level each time.
 Figures go to `$HINDSIGHT_HOME/bench/store.json`; the ratios are Hindsight events/s divided by
 eventsourcing events/s for the same work (its Application.save path, the API users call).
 The recorder-only figure of eventsourcing (no aggregate, no mapper) is reported beside it.
@@ -10,6 +13,9 @@ Append figures are medians of interleaved rounds (each round runs every contende
 Single appends are measured twice: one caller (every append waits for its own fsync, so both
 libraries meet the disk's floor) and `--writers` concurrent callers, each with its own stream
 (how a command service is called; Hindsight's group commit shares one fsync among them).
+One caller is also measured doing a bare one-row INSERT + COMMIT with the same settings
+("bare commit"): no library can append faster than that, so bare ÷ eventsourcing
+(`append_single_ceiling_ratio`) is the highest single ratio any code could reach there.
 """
 
 from __future__ import annotations
@@ -113,54 +119,85 @@ def hs_build_stream(repo: Repository, n: int) -> str:
 
 
 # -- one backend -----------------------------------------------------------------------------
-def open_backends(backend: str, s: Settings, work: Path) -> tuple[EventStore, dict[str, str]]:
+def open_backends(
+    backend: str, s: Settings, work: Path, synchronous: str
+) -> tuple[EventStore, dict[str, str]]:
     if backend == "sqlite":
         for f in work.glob("*.sqlite*"):
             f.unlink()
-        store: EventStore = SQLiteEventStore(work / "hindsight.sqlite")
+        store: EventStore = SQLiteEventStore(work / "hindsight.sqlite", synchronous=synchronous)
         return store, _es.env("sqlite", s, work / "eventsourcing.sqlite", "")
     with psycopg.connect(s.postgres_dsn, autocommit=True) as conn:
-        for schema in ("bench_hindsight", "bench_eventsourcing"):
+        for schema in ("bench_hindsight", "bench_eventsourcing", "bench_bare"):
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
         conn.execute("create schema bench_eventsourcing")
     store = PostgresEventStore(s.postgres_dsn, schema="bench_hindsight")
     return store, _es.env("postgres", s, Path(), "bench_eventsourcing")
 
 
-def durability(backend: str, s: Settings, work: Path, store: EventStore) -> dict[str, Any]:
+def bare_commits(backend: str, s: Settings, work: Path, synchronous: str) -> Callable[[int], None]:
+    """n one-row INSERT + COMMIT, one at a time, same durability: the floor of a single append."""
+    if backend == "sqlite":
+        lite = sqlite3.connect(work / "bare.sqlite", isolation_level=None, check_same_thread=False)
+        lite.execute("pragma journal_mode=wal")
+        lite.execute(f"pragma synchronous={synchronous}")
+        lite.execute("create table bare (id integer primary key, data text not null)")
+
+        def lite_commits(n: int) -> None:
+            for _ in range(n):
+                lite.execute("begin immediate")
+                lite.execute("insert into bare (data) values ('{\"amount\": 1}')")
+                lite.execute("commit")
+
+        return lite_commits
+    pg = psycopg.connect(s.postgres_dsn, autocommit=True)
+    pg.execute("create schema bench_bare")
+    pg.execute("create table bench_bare.bare (id bigserial primary key, data jsonb not null)")
+
+    def pg_commits(n: int) -> None:  # one statement in autocommit: one round trip, one commit
+        for _ in range(n):
+            pg.execute("insert into bench_bare.bare (data) values (%s::jsonb)", ('{"amount": 1}',))
+
+    return pg_commits
+
+
+def durability(
+    backend: str, s: Settings, store: EventStore, es_app: _es.Counters
+) -> dict[str, Any]:
     if backend == "sqlite":
         assert isinstance(store, SQLiteEventStore)
         hs = store._conn()
-        es = sqlite3.connect(work / "eventsourcing.sqlite")  # eventsourcing sets no pragma
-        out = {
+        return {
             "hindsight": {
                 "journal_mode": hs.execute("pragma journal_mode").fetchone()[0],
                 "synchronous": hs.execute("pragma synchronous").fetchone()[0],
             },
             "eventsourcing": {
-                "journal_mode": es.execute("pragma journal_mode").fetchone()[0],
-                "synchronous": es.execute("pragma synchronous").fetchone()[0],
+                "journal_mode": _es.sqlite_pragma(es_app, "journal_mode"),
+                "synchronous": _es.sqlite_pragma(es_app, "synchronous"),
             },
         }
-        es.close()
-        return out
     with psycopg.connect(s.postgres_dsn) as conn:
         names = ("fsync", "synchronous_commit", "wal_sync_method", "server_version")
         return {n: conn.execute(f"show {n}").fetchone()[0] for n in names}  # type: ignore[index]
 
 
-def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str, Any]:
+def run_backend(
+    backend: str, s: Settings, args: argparse.Namespace, synchronous: str = "FULL"
+) -> dict[str, Any]:
     work = s.home / "bench" / "work"
     work.mkdir(parents=True, exist_ok=True)
-    store, es_env = open_backends(backend, s, work)
+    store, es_env = open_backends(backend, s, work, synchronous)
     es_app = _es.Counters(env=es_env)
     es_snap = _es.SnapshottingCounters(env=es_env)
+    bare = bare_commits(backend, s, work, synchronous)
     single = args.single_sqlite if backend == "sqlite" else args.single_postgres
     batches = args.batches
-    out: dict[str, Any] = {"durability": durability(backend, s, work, store)}
+    out: dict[str, Any] = {"durability": durability(backend, s, store, es_app)}
 
     hs_append_single(store, 20)  # warm-up: connections, prepared statements, tables
     _es.append_single(es_app, 20)
+    bare(20)
     total = batches * BATCH
     k = args.writers
     per = single // k
@@ -172,6 +209,7 @@ def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str
             "hindsight": lambda: hs_append_single(store, single),
             "eventsourcing": lambda: _es.append_single(es_app, single),
             "eventsourcing_recorder": lambda: _es.recorder_append(es_app, single, 1),
+            "bare_commit": lambda: bare(single),
         },
         "single_concurrent": {
             # k writers, one event per call each: how a command service is actually called
@@ -203,6 +241,10 @@ def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str
             out["group_commit"] = {"writers": k, "appends_per_commit": round(carried / made, 2)}
         out[f"append_{kind}_eps"] = {n: statistics.median(v) for n, v in samples.items()}
         out[f"append_{kind}_samples"] = {n: [round(x) for x in v] for n, v in samples.items()}
+    single_eps = out["append_single_eps"]
+    out["append_single_ceiling_ratio"] = round(
+        single_eps["bare_commit"] / single_eps["eventsourcing"], 2
+    )
     for kind in KINDS:
         eps = out[f"append_{kind}_eps"]
         out[f"append_{kind}_ratio"] = round(eps["hindsight"] / eps["eventsourcing"], 2)
@@ -237,18 +279,22 @@ def run_backend(backend: str, s: Settings, args: argparse.Namespace) -> dict[str
 
 def table(results: dict[str, Any]) -> Table:
     t = Table(title="event store: Hindsight vs eventsourcing (same backend, same durability)")
-    for col in ("backend", "measure", "Hindsight", "eventsourcing", "es recorder", "ratio"):
+    columns = ("backend", "measure", "Hindsight", "eventsourcing", "es recorder", "bare commit")
+    for col in (*columns, "ratio", "ceiling"):
         t.add_column(col, justify="left" if col in ("backend", "measure") else "right")
     for backend, r in results["backends"].items():
         for kind in KINDS:
             eps = r[f"append_{kind}_eps"]
+            bare = eps.get("bare_commit")
             t.add_row(
                 backend,
                 f"append {LABELS[kind]} (events/s)",
                 f"{eps['hindsight']:,.0f}",
                 f"{eps['eventsourcing']:,.0f}",
                 f"{eps['eventsourcing_recorder']:,.0f}",
+                "" if bare is None else f"{bare:,.0f}",
                 f"{r[f'append_{kind}_ratio']:.2f}x",
+                "" if bare is None else f"{r['append_single_ceiling_ratio']:.2f}x",
             )
         for n, ms in r["load_ms"].items():
             t.add_row(
@@ -258,12 +304,16 @@ def table(results: dict[str, Any]) -> Table:
                 f"{ms['eventsourcing_snapshots']:.2f}",
                 "",
                 "",
+                "",
+                "",
             )
             t.add_row(
                 backend,
                 f"load {int(n):,} ev, replay (ms)",
                 f"{ms['hindsight_replay']:.2f}",
                 f"{ms['eventsourcing_replay']:.2f}",
+                "",
+                "",
                 "",
                 "",
             )
@@ -275,6 +325,11 @@ def main() -> None:
     p.add_argument("--backends", default="sqlite,postgres")
     p.add_argument("--single-sqlite", type=int, default=500, help="single appends per round")
     p.add_argument("--single-postgres", type=int, default=400, help="single appends per round")
+    p.add_argument(
+        "--sqlite-synchronous",
+        default="FULL,NORMAL",
+        help="SQLite durability levels to measure, both libraries at each",
+    )
     p.add_argument("--writers", type=int, default=8, help="threads in the concurrent measure")
     p.add_argument("--batches", type=int, default=20, help="appends of 100 events per round")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
@@ -288,8 +343,14 @@ def main() -> None:
         "backends": {},
     }
     for backend in args.backends.split(","):
-        results["backends"][backend] = run_backend(backend, s, args)
-    Console().print(table(results))
+        if backend != "sqlite":
+            results["backends"][backend] = run_backend(backend, s, args)
+            continue
+        for level in args.sqlite_synchronous.split(","):
+            name = "sqlite" if level == "FULL" else f"sqlite-{level.lower()}"
+            with _es.sqlite_synchronous(level):
+                results["backends"][name] = run_backend(backend, s, args, level)
+    Console(width=150).print(table(results))  # wider than a pipe's 80 columns: no wrapped cells
     out = s.home / "bench" / "store.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -33,7 +33,11 @@ def open_store(
     if backend == "sqlite":
         from hindsight.eventstore.sqlite import SQLiteEventStore
 
-        return SQLiteEventStore(sqlite_path or default_sqlite_path(s), upcasters=upcasters)
+        return SQLiteEventStore(
+            sqlite_path or default_sqlite_path(s),
+            upcasters=upcasters,
+            synchronous=s.sqlite_synchronous,
+        )
     if backend == "postgres":
         from hindsight.eventstore.postgres import PostgresEventStore
 

@@ -5,8 +5,10 @@ lock up front, so the version check, the position assignment (max + 1) and the i
 with no other writer in between. Positions are therefore gapless and commit-ordered (a rolled
 back append consumed nothing), and WAL readers are never blocked by the writer.
 
-Durability is `synchronous=FULL` by default (the WAL is fsynced at every commit), which is also
-SQLite's and the eventsourcing library's default, so benchmarks compare like with like.
+Durability is `synchronous=FULL` by default (the WAL is fsynced at every commit, so a commit
+survives power loss), which is also SQLite's and the eventsourcing library's default.
+`HINDSIGHT_SQLITE_SYNCHRONOUS=NORMAL` trades the last commits before an OS crash or power loss
+(never the file's integrity, never against a killed process) for commits without an fsync.
 Timestamps are integer microseconds since the epoch: exact, compact and range-comparable.
 """
 
@@ -40,6 +42,7 @@ from hindsight.eventstore.sql_reads import SqlReads
 from hindsight.eventstore.upcasting import Upcasters
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DURABLE = ("FULL", "NORMAL", "EXTRA")  # SQLite's synchronous levels that keep the file sound
 
 SCHEMA = """
 create table if not exists hs_events (
@@ -138,6 +141,11 @@ class SQLiteEventStore(SqlReads, EventStore):
         busy_timeout_s: float = 30.0,
     ) -> None:
         super().__init__(upcasters)
+        if synchronous.upper() not in _DURABLE:
+            raise ValueError(
+                f"synchronous={synchronous!r}: use one of {', '.join(_DURABLE)} "
+                "(OFF could corrupt the store on a crash)"
+            )
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.synchronous = synchronous

@@ -51,6 +51,18 @@ def test_the_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     store.close()
 
 
+def test_durability_is_a_setting_and_refuses_an_unsafe_level(tmp_path: Path) -> None:
+    from hindsight.eventstore import open_store
+    from hindsight.settings import Settings
+
+    store = open_store(Settings(home=tmp_path, sqlite_synchronous="NORMAL"))
+    assert isinstance(store, SQLiteEventStore)
+    assert store._conn().execute("pragma synchronous").fetchone() == (1,)
+    store.close()
+    with pytest.raises(ValueError, match="OFF could corrupt"):
+        SQLiteEventStore(tmp_path / "off.sqlite", synchronous="OFF")
+
+
 def test_open_store_defaults_to_a_file_in_the_state_dir(tmp_path: Path) -> None:
     from hindsight.eventstore import open_store
     from hindsight.settings import Settings
