@@ -47,6 +47,13 @@ def command_handler(settings: Settings, backend: str | None = None) -> CommandHa
     )
 
 
+def checkpoint_name(settings: Settings, backend: str) -> str:
+    """One relay position per store: stores in other PostgreSQL schemas keep their own."""
+    if backend == "postgres" and settings.postgres_schema != "public":
+        return f"postgres-{settings.postgres_schema}.position"
+    return f"{backend}.position"
+
+
 def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
     from connectors.kafka_publisher import KafkaPublisher
 
@@ -55,7 +62,7 @@ def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
     return OutboxRelay(
         store(settings, backend),
         KafkaPublisher(settings.kafka_bootstrap, partitions=settings.kafka_partitions),
-        FileCheckpoint(settings.home / "relay" / f"{backend}.position.json"),
+        FileCheckpoint(settings.home / "relay" / f"{checkpoint_name(settings, backend)}.json"),
         domain.data_domain_of,
         batch_size=settings.relay_batch_size,
         topic_prefix=settings.kafka_topic_prefix,

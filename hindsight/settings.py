@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     postgres_db: str = "hindsight"
     postgres_user: str = "hindsight"
     postgres_password: str = "hindsight"
+    # the event store's tables live in this schema (several stores can share one database)
+    postgres_schema: str = "public"
 
     # JDKs: most servers run on the default Java 17; Elasticsearch 9 needs Java 21+.
     java17_home: Path = Path("/usr/lib/jvm/java-17-openjdk-amd64")

@@ -30,6 +30,7 @@ from hindsight.eventstore import (
     StreamAppend,
     Upcasters,
 )
+from hindsight.text import UnstorableText
 from tests.ledger import LEDGER, Deposit, Many, Withdraw
 
 OpenStore = Callable[..., EventStore]
@@ -148,6 +149,50 @@ class EventStoreContract:
         with pytest.raises(ConcurrencyError):
             store.append("ledger", "e", 0, [])
         assert store.last_position() == 1
+
+    # -- text every backend can keep ------------------------------------------------------
+    @pytest.mark.parametrize(
+        ("stream", "data", "field"),
+        [
+            ("t1", {"memo": "a\x00b"}, "events[1].data.memo"),
+            ("t2", {"lines": [{"note": "\ud800"}]}, "events[1].data.lines[0].note"),
+            ("t3\x00", {"memo": "fine"}, "aggregate_id"),
+        ],
+    )
+    def test_unstorable_text_is_refused_naming_the_field(
+        self, store: EventStore, stream: str, data: dict[str, Any], field: str
+    ) -> None:
+        events = [deposited(1), NewEvent("Noted", data)]
+        with pytest.raises(UnstorableText) as refused:
+            store.append("ledger", stream, 0, events)
+        assert refused.value.field == field
+        assert store.last_position() == 0
+
+    def test_text_that_only_looks_like_an_escape_is_kept(self, store: EventStore) -> None:
+        data = {"memo": "\\u0000 is how JSON writes NUL", "emoji": "\U0001f600", "key\\u0000": 1}
+        store.append("ledger", "t4", 0, [NewEvent("Noted", data)])
+        assert store.read_stream("ledger", "t4")[0].data == data
+
+    def test_unstorable_text_fails_only_its_own_concurrent_append(self, store: EventStore) -> None:
+        """Group commit: a member with bad text is refused alone, its neighbours land."""
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(6)
+
+        def write(i: int) -> None:
+            barrier.wait()
+            try:
+                memo = "bad\x00" if i == 3 else f"ok {i}"
+                store.append("ledger", f"g{i}", 0, [NewEvent("Noted", {"memo": memo})])
+            except UnstorableText as err:
+                errors.append(err)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [e.field for e in errors] == ["events[0].data.memo"]  # type: ignore[attr-defined]
+        assert sorted(e.aggregate_id for e in store.read_all()) == ["g0", "g1", "g2", "g4", "g5"]
 
     # -- idempotency -----------------------------------------------------------------------
     def test_idempotent_append_returns_the_same_result(self, store: EventStore) -> None:

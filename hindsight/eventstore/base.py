@@ -24,11 +24,12 @@ import orjson
 
 from hindsight.events import Envelope, NewEvent
 from hindsight.eventstore.upcasting import Upcasters
+from hindsight.text import check_text, refuse_unstorable
 
 _STDLIB_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def dumps_json(value: Any) -> str:
+def dumps_json(value: Any, path: str = "") -> str:
     """Compact JSON text for an event payload or a snapshot state.
 
     orjson is ~10x cheaper than the stdlib encoder, which profiling showed to be half the CPU
@@ -36,11 +37,19 @@ def dumps_json(value: Any) -> str:
     orjson refuses (integers beyond 64 bits) goes through the stdlib encoder instead, so no
     payload the store accepted before is rejected now. One visible difference: NaN and
     Infinity are written as null (valid JSON, and what PostgreSQL's jsonb can store at all).
+
+    Text no backend can keep (`hindsight.text`) raises UnstorableText naming the field under
+    `path`: orjson refuses lone surrogates itself, and a NUL shows as `\\u0000` in its output,
+    so the exact (slower) scan runs only when either happened.
     """
     try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        out = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return _STDLIB_DUMPS(value)
+        refuse_unstorable(value, path)
+        out = _STDLIB_DUMPS(value)
+    if "\\u0000" in out:  # or a user's literal backslash-u0000, which is fine: look closer
+        refuse_unstorable(value, path)
+    return out
 
 
 def loads_json(text: str | bytes) -> Any:
@@ -154,6 +163,9 @@ class EventStore(ABC):
         mismatch raises `ConcurrencyError` and nothing is written.
         """
         _check_requests(appends)
+        check_text(idempotency_key, "idempotency_key")
+        check_text(correlation_id, "correlation_id")
+        check_text(causation_id, "causation_id")
         stored = self.stored_answer(idempotency_key, appends)
         if stored is not None:
             return stored
@@ -276,6 +288,10 @@ def _check_requests(appends: Sequence[StreamAppend]) -> None:
     for a in appends:
         if a.expected_version < 0:
             raise ValueError(f"expected_version must be >= 0, got {a.expected_version}")
+        check_text(a.aggregate_type, "aggregate_type")
+        check_text(a.aggregate_id, "aggregate_id")
+        for e in a.events:
+            check_text(e.event_type, "event_type")
 
 
 def match_stored(

@@ -26,9 +26,10 @@ def open_store(
     *,
     upcasters: Upcasters | None = None,
     sqlite_path: Path | None = None,
-    postgres_schema: str = "public",
+    postgres_schema: str | None = None,
 ) -> EventStore:
-    """SQLite: a file in the state dir (WAL). PostgreSQL: `settings.postgres_dsn`."""
+    """SQLite: a file in the state dir (WAL). PostgreSQL: `settings.postgres_dsn`, in
+    `settings.postgres_schema` unless `postgres_schema` names another."""
     s = settings or get_settings()
     if backend == "sqlite":
         from hindsight.eventstore.sqlite import SQLiteEventStore
@@ -41,5 +42,7 @@ def open_store(
     if backend == "postgres":
         from hindsight.eventstore.postgres import PostgresEventStore
 
-        return PostgresEventStore(s.postgres_dsn, schema=postgres_schema, upcasters=upcasters)
+        return PostgresEventStore(
+            s.postgres_dsn, schema=postgres_schema or s.postgres_schema, upcasters=upcasters
+        )
     raise ValueError(f"unknown event store backend {backend!r}; use 'sqlite' or 'postgres'")

@@ -47,6 +47,7 @@ from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
 from hindsight.eventstore.sql_reads import SqlReads
 from hindsight.eventstore.upcasting import Upcasters
+from hindsight.text import UnstorableText, refuse_unstorable
 
 _LOCK_CLASS = 0x4853  # "HS": the advisory-lock namespace of the Hindsight event store
 
@@ -270,17 +271,26 @@ class PostgresEventStore(SqlReads, EventStore):
         it write nothing, which aborts nothing; those members get their answer (a
         ConcurrencyError, or the stored result of their key) after the commit.
         """
+        calls = []
+        for p in group:  # encoded before the transaction: a member's bad text is its own error
+            (a,) = p.appends
+            event_ids = new_event_ids(len(a.events))
+            try:
+                params = self._call(
+                    a, event_ids, p.idempotency_key, p.correlation_id, p.causation_id
+                )
+            except UnstorableText as refused:
+                p.error = refused
+                continue
+            calls.append((p, a, event_ids, params))
+        if not calls:
+            return
         conn = self._conn()
         sent = []
         with conn.pipeline(), conn.transaction():
-            for p in group:
-                (a,) = p.appends
-                event_ids = new_event_ids(len(a.events))
+            for p, a, event_ids, params in calls:
                 cur = conn.cursor()
-                cur.execute(
-                    _APPEND,
-                    self._call(a, event_ids, p.idempotency_key, p.correlation_id, p.causation_id),
-                )
+                cur.execute(_APPEND, params)
                 sent.append((p, a, event_ids, cur))
             written = [(p, a, ids, cur.fetchall()) for p, a, ids, cur in sent]
         for p, a, event_ids, rows in written:
@@ -454,13 +464,19 @@ def _params(
         }
         for event_id, e in zip(event_ids, a.events, strict=True)
     ]
+    try:
+        encoded = dumps_json(batch)
+    except UnstorableText:
+        for i, e in enumerate(a.events):  # name the field as the SQLite backend does
+            refuse_unstorable(e.data, f"events[{i}].data")
+        raise
     return {
         "type": a.aggregate_type,
         "id": a.aggregate_id,
         "expected": a.expected_version,
         "corr": correlation_id,
         "caus": causation_id,
-        "batch": dumps_json(batch),
+        "batch": encoded,
     }
 
 

@@ -40,6 +40,7 @@ from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
 from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
 from hindsight.eventstore.sql_reads import SqlReads
 from hindsight.eventstore.upcasting import Upcasters
+from hindsight.text import UnstorableText
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DURABLE = ("FULL", "NORMAL", "EXTRA")  # SQLite's synchronous levels that keep the file sound
@@ -190,7 +191,8 @@ class SQLiteEventStore(SqlReads, EventStore):
     def _write_group(self, group: list[PendingAppend]) -> None:
         """Every member in one `BEGIN IMMEDIATE` transaction, one commit (one fsync).
 
-        A member's own refusal (stale version, key used for other streams) is raised by
+        A member's own refusal (stale version, key used for other streams, text no backend
+        can keep) is raised by
         `_write`/`stored_answer` before it inserts anything, so catching it per member needs no
         savepoint: the transaction holds exactly the other members' rows.
         """
@@ -200,7 +202,7 @@ class SQLiteEventStore(SqlReads, EventStore):
             for p in group:
                 try:
                     p.result = self._write_member(conn, p)
-                except (ConcurrencyError, IdempotencyKeyReused) as refused:
+                except (ConcurrencyError, IdempotencyKeyReused, UnstorableText) as refused:
                     p.error = refused
             conn.execute("commit")
         except BaseException:
@@ -249,7 +251,7 @@ class SQLiteEventStore(SqlReads, EventStore):
                 continue
             type_, id_, version = a.aggregate_type, a.aggregate_id, a.expected_version
             envelopes = []
-            for e in a.events:
+            for i, e in enumerate(a.events):
                 event_id = ids[n]
                 n += 1
                 version += 1
@@ -268,7 +270,7 @@ class SQLiteEventStore(SqlReads, EventStore):
                         now_us,
                         correlation_id,
                         causation_id,
-                        dumps_json(e.data),
+                        dumps_json(e.data, f"events[{i}].data"),
                     )
                 )
                 envelopes.append(

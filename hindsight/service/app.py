@@ -27,6 +27,7 @@ from hindsight.eventstore.base import ConcurrencyError, IdempotencyKeyReused
 from hindsight.service.queries import query_router
 from hindsight.service.schemas import component_schemas
 from hindsight.settings import Settings
+from hindsight.text import UnstorableText, check_text
 
 
 class ApiError(Exception):
@@ -67,6 +68,8 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
         )
 
     def classify(err: Exception) -> ApiError:
+        if isinstance(err, UnstorableText):
+            return ApiError(422, "unstorable_text", str(err), field=err.field, reason=err.reason)
         if isinstance(err, domain.invalid_errors):
             field = getattr(err, "field", None)
             reason = getattr(err, "reason", str(err))
@@ -188,7 +191,12 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
                 reason="must be an ISO 8601 timestamp",
             ) from None
 
-    def known_type(aggregate_type: str) -> None:
+    def known_type(aggregate_type: str, aggregate_id: str) -> None:
+        """Also refuses an id no store can hold (PostgreSQL would fail on a NUL in it)."""
+        try:
+            check_text(aggregate_id, "aggregate_id")
+        except UnstorableText as err:
+            raise classify(err) from None
         if aggregate_type not in domain.aggregates:
             raise ApiError(
                 404,
@@ -204,7 +212,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
         as_of: str | None = Query(default=None, description="ISO timestamp: state as known then"),
         version: int | None = Query(default=None, ge=0, description="state as of this version"),
     ) -> dict[str, Any]:
-        known_type(aggregate_type)
+        known_type(aggregate_type, aggregate_id)
         try:
             state, at = handler.state(
                 aggregate_type, aggregate_id, as_of=parse_as_of(as_of), as_of_version=version
@@ -221,7 +229,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
 
     @app.get("/aggregates/{aggregate_type}/{aggregate_id}/events", tags=["reads"])
     def get_events(aggregate_type: str, aggregate_id: str) -> dict[str, Any]:
-        known_type(aggregate_type)
+        known_type(aggregate_type, aggregate_id)
         try:
             events = handler.history(aggregate_type, aggregate_id)
         except AggregateNotFound as err:

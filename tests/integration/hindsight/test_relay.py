@@ -12,9 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
+from psycopg import sql
 
 from hindsight import bootstrap
 from hindsight.events import Envelope
@@ -22,7 +24,7 @@ from hindsight.relay import topic_name
 from hindsight.settings import Settings
 from hindsight.workload import run_direct
 
-pytestmark = pytest.mark.servers("kafka")
+pytestmark = pytest.mark.servers("kafka", "postgres")
 
 
 def consume_all(settings: Settings, topics: list[str], expected: set[str]) -> list[Envelope]:
@@ -51,13 +53,26 @@ def consume_all(settings: Settings, topics: list[str], expected: set[str]) -> li
     return out
 
 
-@pytest.fixture
-def isolated(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
-    """A fresh state dir (store, relay checkpoint) and topics of this test only, removed after."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def isolated(
+    request: pytest.FixtureRequest, tmp_path: Path, settings: Settings
+) -> Iterator[Settings]:
+    """A fresh state dir (store, relay checkpoint), PostgreSQL schema and topics of this test
+    only, removed after; every test runs on both event store backends."""
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     yield settings.model_copy(
-        update={"home": tmp_path, "relay_batch_size": 500, "kafka_topic_prefix": prefix}
+        update={
+            "home": tmp_path,
+            "relay_batch_size": 500,
+            "kafka_topic_prefix": prefix,
+            "eventstore_backend": request.param,
+            "postgres_schema": prefix.replace("-", "_"),
+        }
     )
+    if request.param == "postgres":
+        with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+            schema = sql.Identifier(prefix.replace("-", "_"))
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(schema))
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     mine = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefix + ".")]
     if mine:
@@ -105,10 +120,12 @@ def test_killing_the_relay_mid_batch_loses_nothing(isolated: Settings) -> None:
         "HINDSIGHT_HOME": str(tmp_path),
         "HINDSIGHT_RELAY_BATCH_SIZE": "500",
         "HINDSIGHT_KAFKA_TOPIC_PREFIX": s.kafka_topic_prefix,
+        "HINDSIGHT_EVENTSTORE_BACKEND": s.eventstore_backend,
+        "HINDSIGHT_POSTGRES_SCHEMA": s.postgres_schema,
     }
     cmd = [sys.executable, "-m", "hindsight.cli", "relay", "run", "--until-caught-up"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = tmp_path / "relay" / "sqlite.position.json"
+    checkpoint = bootstrap.relay(s).checkpoint.path
     deadline = time.monotonic() + 60
     while not checkpoint.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
