@@ -82,6 +82,11 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 MAX_TEXT = 200
 MAX_LONG_TEXT = 2000
+# Bounds that keep every derived figure inside 64 bits (the read models' `long`): an order of
+# MAX_LINES lines at MAX_QUANTITY x MAX_CENTS totals 10^18 cents, under 2^63 ~ 9.2 x 10^18.
+MAX_QUANTITY = 1_000_000
+MAX_CENTS = 10_000_000_000  # 100 million in a currency's main unit
+MAX_ORDER_TOTAL = 10**18  # what a payment or refund can be: a whole order's total
 
 _ID = re.compile(ID_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
@@ -130,7 +135,7 @@ def check_country(name: str, value: Any) -> str:
     return value.upper()
 
 
-def _int_check(minimum: int, optional: bool) -> Check:
+def _int_check(minimum: int, maximum: int, optional: bool) -> Check:
     def check(name: str, value: Any) -> int | None:
         if value is None and optional:
             return None
@@ -138,6 +143,8 @@ def _int_check(minimum: int, optional: bool) -> Check:
             raise InvalidCommand(name, f"must be an integer, got {type(value).__name__}")
         if value < minimum:
             raise InvalidCommand(name, f"must be >= {minimum}, got {value}")
+        if value > maximum:
+            raise InvalidCommand(name, f"must be <= {maximum:,}, got {value:,}")
         return value
 
     return check
@@ -174,16 +181,16 @@ def country(doc: str) -> Any:
     return checked(check_country, doc=doc)
 
 
-def positive_int(doc: str) -> Any:
-    return checked(_int_check(1, optional=False), doc=doc)
+def quantity(doc: str) -> Any:
+    return checked(_int_check(1, MAX_QUANTITY, optional=False), doc=doc)
 
 
-def optional_positive_int(doc: str) -> Any:
-    return checked(_int_check(1, optional=True), doc=doc, default=None)
+def cents(doc: str, *, minimum: int = 1, maximum: int = MAX_CENTS) -> Any:
+    return checked(_int_check(minimum, maximum, optional=False), doc=doc)
 
 
-def non_negative_int(doc: str) -> Any:
-    return checked(_int_check(0, optional=False), doc=doc)
+def optional_cents(doc: str, *, maximum: int = MAX_CENTS) -> Any:
+    return checked(_int_check(1, maximum, optional=True), doc=doc, default=None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ class CapturePayment(Command):
     payment_id: str = v.identifier("payment id (the flows use the order id)")
     order_id: str = v.identifier("the order paid for")
     customer_id: str = v.identifier("the customer who paid")
-    amount_cents: int = v.positive_int("amount taken, integer cents")
+    amount_cents: int = v.cents("amount taken, integer cents", maximum=v.MAX_ORDER_TOTAL)
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ class RefundPayment(Command):
 
     payment_id: str = v.identifier("the payment to refund")
     reason: str = v.text("why (free text, no personal data)")
-    amount_cents: int | None = v.optional_positive_int(
-        "amount to refund; default: all that remains"
+    amount_cents: int | None = v.optional_cents(
+        "amount to refund; default: all that remains", maximum=v.MAX_ORDER_TOTAL
     )
 
 

@@ -38,7 +38,7 @@ class CreateProduct(Command):
     product_id: str = v.identifier("id chosen by the caller (e.g. the SKU)")
     name: str = v.text("display name")
     category: str = v.text("category name; becomes a graph node")
-    price_cents: int = v.non_negative_int("list price in integer cents (0 = free)")
+    price_cents: int = v.cents("list price in integer cents (0 = free)", minimum=0)
     description: str | None = v.optional_text("free text for search")
 
 
@@ -48,7 +48,7 @@ class ChangePrice(Command):
     id_field: ClassVar[str] = "product_id"
 
     product_id: str = v.identifier("the product to reprice")
-    price_cents: int = v.non_negative_int("new list price in integer cents")
+    price_cents: int = v.cents("new list price in integer cents", minimum=0)
 
 
 COMMANDS: tuple[type[Command], ...] = (CreateProduct, ChangePrice)

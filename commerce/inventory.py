@@ -51,7 +51,7 @@ class ReceiveStock(Command):
     id_field: ClassVar[str] = "product_id"
 
     product_id: str = v.identifier("the product received")
-    quantity: int = v.positive_int("units received")
+    quantity: int = v.quantity("units received")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class ReserveStock(Command):
 
     product_id: str = v.identifier("the product to reserve")
     order_id: str = v.identifier("the order the units are promised to")
-    quantity: int = v.positive_int("units to reserve")
+    quantity: int = v.quantity("units to reserve")
 
 
 @dataclass(frozen=True)

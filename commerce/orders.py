@@ -110,8 +110,8 @@ class PaymentAmountMismatch(InvariantViolation):
 @dataclass(frozen=True)
 class OrderLine(Validated):
     product_id: str = v.identifier("the product ordered")
-    quantity: int = v.positive_int("units ordered")
-    unit_price_cents: int = v.non_negative_int("price per unit in integer cents, as sold")
+    quantity: int = v.quantity("units ordered")
+    unit_price_cents: int = v.cents("price per unit in integer cents, as sold", minimum=0)
 
     @property
     def line_total_cents(self) -> int:
@@ -185,8 +185,9 @@ class PayOrder(Command):
     id_field: ClassVar[str] = "order_id"
 
     order_id: str = v.identifier("the order paid")
-    amount_cents: int | None = v.optional_positive_int(
-        "if given, must equal the order total (guards against paying a stale total)"
+    amount_cents: int | None = v.optional_cents(
+        "if given, must equal the order total (guards against paying a stale total)",
+        maximum=v.MAX_ORDER_TOTAL,
     )
 
 

@@ -27,7 +27,7 @@ from hindsight.eventstore.base import (
 )
 from hindsight.eventstore.repository import Loaded, Repository, SnapshotCodec
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.text import refuse_unstorable
+from hindsight.storable import refuse_unstorable
 
 
 class ContractViolation(ValueError):
@@ -123,7 +123,8 @@ class CommandHandler:
 
     # -- writes ------------------------------------------------------------------------------
     def execute_json(self, name: str, payload: Mapping[str, Any], **kw: Any) -> CommandResult:
-        refuse_unstorable(payload)  # before the domain sees it: the field as the caller wrote it
+        # before the domain sees it: the field as the caller wrote it
+        refuse_unstorable(payload, numbers=True)
         return self.execute(self.domain.parse_command(name, payload), **kw)
 
     def execute(

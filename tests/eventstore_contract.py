@@ -30,7 +30,7 @@ from hindsight.eventstore import (
     StreamAppend,
     Upcasters,
 )
-from hindsight.text import UnstorableText
+from hindsight.storable import UnstorableValue
 from tests.ledger import LEDGER, Deposit, Many, Withdraw
 
 OpenStore = Callable[..., EventStore]
@@ -159,11 +159,11 @@ class EventStoreContract:
             ("t3\x00", {"memo": "fine"}, "aggregate_id"),
         ],
     )
-    def test_unstorable_text_is_refused_naming_the_field(
+    def test_unstorable_value_is_refused_naming_the_field(
         self, store: EventStore, stream: str, data: dict[str, Any], field: str
     ) -> None:
         events = [deposited(1), NewEvent("Noted", data)]
-        with pytest.raises(UnstorableText) as refused:
+        with pytest.raises(UnstorableValue) as refused:
             store.append("ledger", stream, 0, events)
         assert refused.value.field == field
         assert store.last_position() == 0
@@ -173,7 +173,7 @@ class EventStoreContract:
         store.append("ledger", "t4", 0, [NewEvent("Noted", data)])
         assert store.read_stream("ledger", "t4")[0].data == data
 
-    def test_unstorable_text_fails_only_its_own_concurrent_append(self, store: EventStore) -> None:
+    def test_unstorable_value_fails_only_its_own_concurrent_append(self, store: EventStore) -> None:
         """Group commit: a member with bad text is refused alone, its neighbours land."""
         errors: list[BaseException] = []
         barrier = threading.Barrier(6)
@@ -183,7 +183,7 @@ class EventStoreContract:
             try:
                 memo = "bad\x00" if i == 3 else f"ok {i}"
                 store.append("ledger", f"g{i}", 0, [NewEvent("Noted", {"memo": memo})])
-            except UnstorableText as err:
+            except UnstorableValue as err:
                 errors.append(err)
 
         threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]

@@ -24,7 +24,7 @@ import orjson
 
 from hindsight.events import Envelope, NewEvent
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.text import check_text, refuse_unstorable
+from hindsight.storable import check_text, refuse_unstorable
 
 _STDLIB_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -38,7 +38,7 @@ def dumps_json(value: Any, path: str = "") -> str:
     payload the store accepted before is rejected now. One visible difference: NaN and
     Infinity are written as null (valid JSON, and what PostgreSQL's jsonb can store at all).
 
-    Text no backend can keep (`hindsight.text`) raises UnstorableText naming the field under
+    Text no backend can keep (`hindsight.storable`) raises UnstorableValue naming the field under
     `path`: orjson refuses lone surrogates itself, and a NUL shows as `\\u0000` in its output,
     so the exact (slower) scan runs only when either happened.
     """

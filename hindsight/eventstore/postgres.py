@@ -47,7 +47,7 @@ from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
 from hindsight.eventstore.sql_reads import SqlReads
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.text import UnstorableText, refuse_unstorable
+from hindsight.storable import UnstorableValue, refuse_unstorable
 
 _LOCK_CLASS = 0x4853  # "HS": the advisory-lock namespace of the Hindsight event store
 
@@ -279,7 +279,7 @@ class PostgresEventStore(SqlReads, EventStore):
                 params = self._call(
                     a, event_ids, p.idempotency_key, p.correlation_id, p.causation_id
                 )
-            except UnstorableText as refused:
+            except UnstorableValue as refused:
                 p.error = refused
                 continue
             calls.append((p, a, event_ids, params))
@@ -466,7 +466,7 @@ def _params(
     ]
     try:
         encoded = dumps_json(batch)
-    except UnstorableText:
+    except UnstorableValue:
         for i, e in enumerate(a.events):  # name the field as the SQLite backend does
             refuse_unstorable(e.data, f"events[{i}].data")
         raise

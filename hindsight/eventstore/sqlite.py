@@ -40,7 +40,7 @@ from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
 from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
 from hindsight.eventstore.sql_reads import SqlReads
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.text import UnstorableText
+from hindsight.storable import UnstorableValue
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DURABLE = ("FULL", "NORMAL", "EXTRA")  # SQLite's synchronous levels that keep the file sound
@@ -202,7 +202,7 @@ class SQLiteEventStore(SqlReads, EventStore):
             for p in group:
                 try:
                     p.result = self._write_member(conn, p)
-                except (ConcurrencyError, IdempotencyKeyReused, UnstorableText) as refused:
+                except (ConcurrencyError, IdempotencyKeyReused, UnstorableValue) as refused:
                     p.error = refused
             conn.execute("commit")
         except BaseException:

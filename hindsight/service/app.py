@@ -27,7 +27,7 @@ from hindsight.eventstore.base import ConcurrencyError, IdempotencyKeyReused
 from hindsight.service.queries import query_router
 from hindsight.service.schemas import component_schemas
 from hindsight.settings import Settings
-from hindsight.text import UnstorableText, check_text
+from hindsight.storable import UnstorableValue, check_text
 
 
 class ApiError(Exception):
@@ -68,8 +68,8 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
         )
 
     def classify(err: Exception) -> ApiError:
-        if isinstance(err, UnstorableText):
-            return ApiError(422, "unstorable_text", str(err), field=err.field, reason=err.reason)
+        if isinstance(err, UnstorableValue):
+            return ApiError(422, "unstorable_value", str(err), field=err.field, reason=err.reason)
         if isinstance(err, domain.invalid_errors):
             field = getattr(err, "field", None)
             reason = getattr(err, "reason", str(err))
@@ -100,6 +100,14 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
                 f"body is not valid JSON: {err}",
                 field="body",
                 reason="not valid JSON",
+            ) from None
+        except RecursionError:  # the stdlib parser recurses once per nesting level
+            raise ApiError(
+                422,
+                "invalid_json",
+                "body is nested too deeply to be a command",
+                field="body",
+                reason="nested too deeply",
             ) from None
         if not isinstance(body, dict):
             raise ApiError(
@@ -195,7 +203,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
         """Also refuses an id no store can hold (PostgreSQL would fail on a NUL in it)."""
         try:
             check_text(aggregate_id, "aggregate_id")
-        except UnstorableText as err:
+        except UnstorableValue as err:
             raise classify(err) from None
         if aggregate_type not in domain.aggregates:
             raise ApiError(

@@ -64,9 +64,24 @@ def test_change_price_of_unknown_product_is_not_found() -> None:
 
 
 @pytest.mark.parametrize(
-    ("price", "reason"), [(-1, "must be >= 0"), (12.5, "must be an integer"), (True, "integer")]
+    ("price", "reason"),
+    [
+        (-1, "must be >= 0"),
+        (12.5, "must be an integer"),
+        (True, "integer"),
+        (10**10 + 1, "must be <= 10,000,000,000"),
+    ],
 )
 def test_price_must_be_non_negative_integer_cents(price: object, reason: str) -> None:
     with pytest.raises(InvalidCommand, match=reason) as err:
         ChangePrice("p-1", price)  # type: ignore[arg-type]
     assert err.value.field == "price_cents"
+
+
+def test_the_bounds_keep_every_order_total_inside_64_bits() -> None:
+    """Read models hold money as a 64-bit `long`: the largest possible order must fit."""
+    from commerce import base
+    from commerce.orders import MAX_LINES
+
+    largest = MAX_LINES * base.MAX_QUANTITY * base.MAX_CENTS
+    assert largest <= base.MAX_ORDER_TOTAL < 2**63

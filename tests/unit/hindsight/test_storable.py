@@ -1,4 +1,4 @@
-"""Text every backend can keep: what is refused, and the field path the error names."""
+"""Values every backend and read model can keep: what is refused, and the field path named."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hindsight.text import (
+from hindsight.storable import (
+    FLOAT_REASON,
+    INT_REASON,
     NUL_REASON,
     SURROGATE_REASON,
-    UnstorableText,
+    UnstorableValue,
     check_text,
     find_unstorable,
     refuse_unstorable,
@@ -35,12 +37,12 @@ def test_find_unstorable_names_the_first_bad_field(value: object, found: object)
 
 
 def test_refusals_carry_field_and_reason() -> None:
-    with pytest.raises(UnstorableText) as err:
+    with pytest.raises(UnstorableValue) as err:
         refuse_unstorable({"email": "a\x00@b"}, "events[0].data")
     assert (err.value.field, err.value.reason) == ("events[0].data.email", NUL_REASON)
     assert "events[0].data.email" in str(err.value)
     check_text(None, "idempotency_key")  # absent is fine
-    with pytest.raises(UnstorableText, match="aggregate_id"):
+    with pytest.raises(UnstorableValue, match="aggregate_id"):
         check_text("c\ud800", "aggregate_id")
 
 
@@ -48,3 +50,18 @@ def test_refusals_carry_field_and_reason() -> None:
 def test_any_encodable_text_without_nul_is_storable(text: str) -> None:
     expected = NUL_REASON if "\x00" in text else None
     assert find_unstorable({"k": [text]}) == (None if expected is None else ("k[0]", expected))
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ({"price": 2**63}, ("price", INT_REASON)),
+        ({"price": -(2**63) - 1}, ("price", INT_REASON)),
+        ({"lines": [{"q": float("nan")}]}, ("lines[0].q", FLOAT_REASON)),
+        ({"x": float("-inf")}, ("x", FLOAT_REASON)),
+        ({"price": 2**63 - 1, "low": -(2**63), "ok": True, "f": 1e308}, None),
+    ],
+)
+def test_numbers_beyond_what_read_models_hold_are_found(value: object, found: object) -> None:
+    assert find_unstorable(value, numbers=True) == found
+    assert find_unstorable(value) is None  # the store itself checks text only
