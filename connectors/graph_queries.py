@@ -3,7 +3,7 @@
 (:Customer)-[:PLACED]->(:Order)-[:CONTAINS]->(:Product)-[:IN_CATEGORY]->(:Category),
 (:Customer)-[:LIVES_IN]->(:City). These are the questions a graph answers better than an index:
 who bought what, what is bought together, who shops like whom. Cancelled orders do not count
-as purchases.
+as purchases. `label_prefix` is the deployment's (`HINDSIGHT_NEO4J_LABEL_PREFIX`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from neo4j import Driver
+
+from pipelines.read_models import relabel
 
 CUSTOMER_ORDERS = """
 MATCH (c:Customer {id: $id})-[:PLACED]->(o:Order)
@@ -40,18 +42,24 @@ ORDER BY shared DESC, customer_id LIMIT $limit
 """
 
 
-def _rows(driver: Driver, cypher: str, **params: Any) -> list[dict[str, Any]]:
-    records, _, _ = driver.execute_query(cypher, params, routing_="r")
+def _rows(driver: Driver, cypher: str, label_prefix: str, **params: Any) -> list[dict[str, Any]]:
+    records, _, _ = driver.execute_query(relabel(cypher, label_prefix), params, routing_="r")
     return [r.data() for r in records]
 
 
-def customer_orders(driver: Driver, customer_id: str) -> list[dict[str, Any]]:
-    return _rows(driver, CUSTOMER_ORDERS, id=customer_id)
+def customer_orders(
+    driver: Driver, customer_id: str, *, label_prefix: str = ""
+) -> list[dict[str, Any]]:
+    return _rows(driver, CUSTOMER_ORDERS, label_prefix, id=customer_id)
 
 
-def bought_together(driver: Driver, product_id: str, limit: int = 10) -> list[dict[str, Any]]:
-    return _rows(driver, BOUGHT_TOGETHER, id=product_id, limit=limit)
+def bought_together(
+    driver: Driver, product_id: str, limit: int = 10, *, label_prefix: str = ""
+) -> list[dict[str, Any]]:
+    return _rows(driver, BOUGHT_TOGETHER, label_prefix, id=product_id, limit=limit)
 
 
-def similar_customers(driver: Driver, customer_id: str, limit: int = 10) -> list[dict[str, Any]]:
-    return _rows(driver, SIMILAR_CUSTOMERS, id=customer_id, limit=limit)
+def similar_customers(
+    driver: Driver, customer_id: str, limit: int = 10, *, label_prefix: str = ""
+) -> list[dict[str, Any]]:
+    return _rows(driver, SIMILAR_CUSTOMERS, label_prefix, id=customer_id, limit=limit)

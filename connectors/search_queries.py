@@ -1,8 +1,9 @@
 """Read-side queries over the Elasticsearch read models: full text, filters and facets.
 
 Queries name aliases, never indices, so a rebuilt read model swapped in behind an alias is
-what users see next. Only the standard analyzer exists on this node (no stemming), so
-matching is on words; `fuzziness: AUTO` forgives typos instead.
+what users see next; `alias_prefix` is the deployment's (`HINDSIGHT_ES_ALIAS_PREFIX`). Only
+the standard analyzer exists on this node (no stemming), so matching is on words;
+`fuzziness: AUTO` forgives typos instead.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
+from pipelines.read_models import ORDERS, PRODUCTS
 
 
 def search_products(
@@ -21,7 +24,7 @@ def search_products(
     max_price: int | None = None,
     in_stock: bool | None = None,
     size: int = 10,
-    alias: str = "products",
+    alias_prefix: str = "",
 ) -> dict[str, Any]:
     """Products by words in their name, filtered; facets by category and price band."""
     must: list[dict[str, Any]] = []
@@ -36,7 +39,7 @@ def search_products(
     if in_stock:
         filters.append({"range": {"stock_on_hand": {"gt": 0}}})
     resp = es.search(
-        index=alias,
+        index=PRODUCTS.alias_name(alias_prefix),
         size=size,
         query={"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         sort=["_score", {"units_sold": "desc"}],
@@ -67,7 +70,7 @@ def search_orders(
     customer_id: str | None = None,
     min_total: int | None = None,
     size: int = 10,
-    alias: str = "orders",
+    alias_prefix: str = "",
 ) -> dict[str, Any]:
     """Orders containing products whose name matches `text`; facets by status."""
     must: list[dict[str, Any]] = []
@@ -88,7 +91,7 @@ def search_orders(
     if min_total is not None:
         filters.append({"range": {"total": {"gte": min_total}}})
     resp = es.search(
-        index=alias,
+        index=ORDERS.alias_name(alias_prefix),
         size=size,
         query={"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         sort=["_score", {"placed_at": "desc"}],

@@ -56,9 +56,12 @@ def search(
     """Full-text search over products (default) or orders, with filters and facets."""
     from connectors import search_queries as q
 
-    es = es_client(get_settings())
+    s = get_settings()
+    es = es_client(s)
     if orders:
-        res = q.search_orders(es, text, status=status, customer_id=customer, size=size)
+        res = q.search_orders(
+            es, text, status=status, customer_id=customer, size=size, alias_prefix=s.es_alias_prefix
+        )
         rows = [
             {
                 **h,
@@ -70,7 +73,14 @@ def search(
         ]
         cols = ["order_id", "customer_id", "status", "total", "items"]
     else:
-        res = q.search_products(es, text, category=category, max_price=max_price, size=size)
+        res = q.search_products(
+            es,
+            text,
+            category=category,
+            max_price=max_price,
+            size=size,
+            alias_prefix=s.es_alias_prefix,
+        )
         rows, cols = (
             res["hits"],
             ["product_id", "name", "category", "price", "units_sold", "revenue", "stock_on_hand"],
@@ -86,8 +96,9 @@ def graph_orders(customer_id: str) -> None:
     """A customer's orders and what was in them."""
     from connectors import graph_queries as g
 
-    with neo4j_driver(get_settings()) as d:
-        rows = g.customer_orders(d, customer_id)
+    s = get_settings()
+    with neo4j_driver(s) as d:
+        rows = g.customer_orders(d, customer_id, label_prefix=s.neo4j_label_prefix)
     for r in rows:
         r["items"] = ", ".join(f"{li['quantity']}x {li['name']}" for li in r["lines"])
     console.print(
@@ -100,8 +111,9 @@ def graph_together(product_id: str, limit: int = 10) -> None:
     """Products bought together with a product."""
     from connectors import graph_queries as g
 
-    with neo4j_driver(get_settings()) as d:
-        rows = g.bought_together(d, product_id, limit)
+    s = get_settings()
+    with neo4j_driver(s) as d:
+        rows = g.bought_together(d, product_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(_table(f"bought with {product_id}", rows, ["product_id", "name", "orders"]))
 
 
@@ -110,8 +122,9 @@ def graph_similar(customer_id: str, limit: int = 10) -> None:
     """Customers who bought the same products as a customer."""
     from connectors import graph_queries as g
 
-    with neo4j_driver(get_settings()) as d:
-        rows = g.similar_customers(d, customer_id, limit)
+    s = get_settings()
+    with neo4j_driver(s) as d:
+        rows = g.similar_customers(d, customer_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(
         _table(f"customers like {customer_id}", rows, ["customer_id", "shared", "overlap"])
     )

@@ -9,6 +9,9 @@ from fastapi import APIRouter, Query
 
 from hindsight.settings import Settings
 
+# a bound Elasticsearch's `long` can hold: larger is a 422 here, not a 500 from the cluster
+_LONG = 2**63 - 1
+
 
 def query_router(settings: Settings) -> APIRouter:
     router = APIRouter()
@@ -30,8 +33,8 @@ def query_router(settings: Settings) -> APIRouter:
     def search_products(
         q: str | None = None,
         category: str | None = None,
-        min_price: int | None = Query(default=None, ge=0),
-        max_price: int | None = Query(default=None, ge=0),
+        min_price: int | None = Query(default=None, ge=0, le=_LONG),
+        max_price: int | None = Query(default=None, ge=0, le=_LONG),
         in_stock: bool | None = None,
         size: int = Query(default=10, ge=1, le=100),
     ) -> dict[str, Any]:
@@ -45,6 +48,7 @@ def query_router(settings: Settings) -> APIRouter:
             max_price=max_price,
             in_stock=in_stock,
             size=size,
+            alias_prefix=settings.es_alias_prefix,
         )
 
     @router.get("/search/orders", tags=["search"])
@@ -52,29 +56,37 @@ def query_router(settings: Settings) -> APIRouter:
         q: str | None = None,
         status: str | None = None,
         customer_id: str | None = None,
-        min_total: int | None = Query(default=None, ge=0),
+        min_total: int | None = Query(default=None, ge=0, le=_LONG),
         size: int = Query(default=10, ge=1, le=100),
     ) -> dict[str, Any]:
         from connectors.search_queries import search_orders as run
 
-        return run(es(), q, status=status, customer_id=customer_id, min_total=min_total, size=size)
+        return run(
+            es(),
+            q,
+            status=status,
+            customer_id=customer_id,
+            min_total=min_total,
+            size=size,
+            alias_prefix=settings.es_alias_prefix,
+        )
 
     @router.get("/graph/customers/{customer_id}/orders", tags=["graph"])
     def customer_orders(customer_id: str) -> list[dict[str, Any]]:
         from connectors.graph_queries import customer_orders as run
 
-        return run(graph(), customer_id)
+        return run(graph(), customer_id, label_prefix=settings.neo4j_label_prefix)
 
     @router.get("/graph/products/{product_id}/bought-together", tags=["graph"])
     def bought_together(product_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
         from connectors.graph_queries import bought_together as run
 
-        return run(graph(), product_id, limit)
+        return run(graph(), product_id, limit, label_prefix=settings.neo4j_label_prefix)
 
     @router.get("/graph/customers/{customer_id}/similar", tags=["graph"])
     def similar(customer_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
         from connectors.graph_queries import similar_customers as run
 
-        return run(graph(), customer_id, limit)
+        return run(graph(), customer_id, limit, label_prefix=settings.neo4j_label_prefix)
 
     return router

@@ -1,0 +1,160 @@
+"""The read API over the real read models: what search (Elasticsearch) and the graph (Neo4j)
+answer equals what the reference projection of the same log says, under the deployment's
+alias and label prefixes.
+
+The read models are written by the real sinks from the reference projector's outputs for a
+generated log (that the Flink job produces exactly those outputs is the end-to-end tests'
+business), so these tests are about the queries and the HTTP surface.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from connectors.elasticsearch_sink import ElasticsearchSink
+from connectors.neo4j_sink import Neo4jSink
+from hindsight import bootstrap
+from hindsight.service.app import create_app
+from hindsight.settings import Settings
+from hindsight.workload import run_direct
+from pipelines.commerce_projections import PROJECTIONS
+from pipelines.reference import ReferenceProjector
+
+pytestmark = pytest.mark.servers("elasticsearch", "neo4j")
+
+
+@dataclass
+class World:
+    client: TestClient
+    es: dict[str, list[dict[str, Any]]]  # alias -> documents, as the reference has them
+    graph_orders: list[dict[str, Any]]  # the Neo4j order outputs' bodies
+
+
+@pytest.fixture(scope="module")
+def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tag = uuid.uuid4().hex[:8]
+    s = settings.model_copy(
+        update={
+            "home": tmp_path_factory.mktemp("queries"),
+            "es_alias_prefix": f"q{tag}-",
+            "neo4j_label_prefix": f"Q{tag}",
+        }
+    )
+    handler = bootstrap.command_handler(s)
+    run_direct(handler, handler.domain.workload(21, 2000), 2000)
+    log = handler.store.read_all(0, 10**6)
+    outputs = ReferenceProjector(PROJECTIONS).feed(e.to_dict() for e in log).outputs().values()
+    es_sink = ElasticsearchSink(s.elasticsearch_url, alias_prefix=s.es_alias_prefix)
+    graph_sink = Neo4jSink(
+        s.neo4j_uri, (s.neo4j_user, s.neo4j_password), label_prefix=s.neo4j_label_prefix
+    )
+    es_sink.start()
+    graph_sink.start()
+    try:
+        es_outputs = [o for o in outputs if o.sink == "elasticsearch"]
+        graph_outputs = [o for o in outputs if o.sink == "neo4j"]
+        assert not es_sink.write(es_outputs).rejected
+        assert not graph_sink.write(graph_outputs).rejected
+        for target in es_sink.specs:
+            es_sink.client.indices.refresh(index=es_sink.alias(target))
+        docs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for o in es_outputs:
+            docs[o.target].append(o.body)
+        with TestClient(create_app(handler, s)) as client:
+            yield World(client, dict(docs), [o.body for o in graph_outputs if o.target == "order"])
+    finally:
+        es_sink.drop()
+        es_sink.close()
+        graph_sink.drop()
+        graph_sink.close()
+
+
+def get(world: World, path: str, **params: Any) -> Any:
+    r = world.client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_product_search_counts_and_facets_equal_the_reference(world: World) -> None:
+    products = world.es["products"]
+    res = get(world, "/search/products", size=100)
+    assert res["total"] == len(products)
+    categories = Counter(p["category"] for p in products if p.get("category"))
+    assert res["facets"]["category"] == dict(categories)
+    assert sum(res["facets"]["price"].values()) == sum(1 for p in products if "price" in p)
+
+
+def test_product_filters_select_what_the_reference_selects(world: World) -> None:
+    products = world.es["products"]
+    res = get(world, "/search/products", min_price=1000, max_price=5000, size=100)
+    expected = {p["product_id"] for p in products if 1000 <= p.get("price", -1) <= 5000}
+    assert 0 < len(expected) < len(products)  # the filter selects something, not everything
+    assert {h["product_id"] for h in res["hits"]} == expected
+    in_stock = get(world, "/search/products", in_stock=True, size=100)
+    assert in_stock["total"] == sum(1 for p in products if p.get("stock_on_hand", 0) > 0)
+
+
+def test_a_word_of_a_product_name_finds_it(world: World) -> None:
+    named = next(p for p in world.es["products"] if p.get("name"))
+    word = named["name"].split()[-1]
+    res = get(world, "/search/products", q=word, size=100)
+    assert named["product_id"] in {h["product_id"] for h in res["hits"]}
+
+
+def test_order_search_by_status_and_customer_with_revenue(world: World) -> None:
+    orders = world.es["orders"]
+    status = Counter(o["status"] for o in orders).most_common(1)[0][0]
+    res = get(world, "/search/orders", status=status, size=100)
+    chosen = [o for o in orders if o["status"] == status]
+    assert res["total"] == len(chosen)
+    assert res["facets"]["revenue"] == sum(o["total"] for o in chosen)
+    customer = orders[0]["customer_id"]
+    mine = get(world, "/search/orders", customer_id=customer, size=100)
+    assert {h["order_id"] for h in mine["hits"]} == {
+        o["order_id"] for o in orders if o["customer_id"] == customer
+    }
+
+
+def test_graph_answers_equal_the_reference(world: World) -> None:
+    orders = world.graph_orders
+    customer = Counter(o["customer_id"] for o in orders).most_common(1)[0][0]
+    got = get(world, f"/graph/customers/{customer}/orders")
+    assert [(r["order_id"], r["status"], r["total"]) for r in got] == sorted(
+        (o["id"], o["status"], o["total"]) for o in orders if o["customer_id"] == customer
+    )
+
+    bought = [o for o in orders if o["status"] != "cancelled"]
+    products_of = {o["id"]: {line["product_id"] for line in o["lines"]} for o in bought}
+    product = Counter(p for ps in products_of.values() for p in ps).most_common(1)[0][0]
+    together: Counter[str] = Counter()
+    for ps in products_of.values():
+        if product in ps:
+            together.update(ps - {product})
+    expected = sorted(together.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    assert expected, "the workload should buy some products together"
+    got = get(world, f"/graph/products/{product}/bought-together", limit=10)
+    assert [(r["product_id"], r["orders"]) for r in got] == expected
+
+    buyer_of: dict[str, set[str]] = defaultdict(set)
+    for o in bought:
+        buyer_of[o["customer_id"]] |= products_of[o["id"]]
+    mine = buyer_of[customer]
+    shared = {c: len(ps & mine) for c, ps in buyer_of.items() if c != customer and ps & mine}
+    expected_similar = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    assert expected_similar, "the busiest customer should share products with someone"
+    got = get(world, f"/graph/customers/{customer}/similar", limit=10)
+    assert [(r["customer_id"], r["shared"]) for r in got] == expected_similar
+
+
+def test_bounds_the_read_models_cannot_hold_are_422(world: World) -> None:
+    r = world.client.get("/search/products", params={"min_price": 2**64})
+    assert r.status_code == 422
+    r = world.client.get("/search/orders", params={"min_total": -1})
+    assert r.status_code == 422
