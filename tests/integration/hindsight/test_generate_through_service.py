@@ -1,0 +1,68 @@
+"""What a user types: `hindsight service start`, `hindsight generate`, `hindsight service stop`.
+
+The generator's traffic through the real service process (HTTP, one command per request, with
+idempotency keys) must write the same events, stream by stream, as the same seed written in
+batches through the store: the two paths are one workload. Needs no server (SQLite store).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hindsight.eventstore.sqlite import SQLiteEventStore
+
+pytestmark = pytest.mark.servers()  # none: the service and the store are ours
+
+EVENTS = 1000
+
+
+def hindsight(home: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HINDSIGHT_HOME": str(home), "HINDSIGHT_SERVICE_PORT": str(port)}
+    cmd = [sys.executable, "-m", "hindsight.cli", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def streams(home: Path) -> dict[tuple[str, str], list[tuple[str, Any]]]:
+    store = SQLiteEventStore(home / "eventstore.sqlite")
+    out: dict[tuple[str, str], list[tuple[str, Any]]] = defaultdict(list)
+    for e in store.read_all(0, 10**6):
+        out[(e.aggregate_type, e.aggregate_id)].append((e.event_type, e.data))
+    store.close()
+    return dict(out)
+
+
+def test_generate_through_the_service_writes_what_the_batch_path_writes(tmp_path: Path) -> None:
+    http_home, store_home, port = tmp_path / "http", tmp_path / "store", free_port()
+    started = hindsight(http_home, port, "service", "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        run = hindsight(http_home, port, "generate", "--events", str(EVENTS), "--seed", "5")
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    finally:
+        stopped = hindsight(http_home, port, "service", "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    with socket.socket() as s:  # stopped means nothing listens any more
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+    batch = hindsight(store_home, port, "generate", "--events", str(EVENTS), "--seed", "5",
+                      "--via", "store")  # fmt: skip
+    assert batch.returncode == 0, batch.stdout[-2000:] + batch.stderr[-2000:]
+
+    via_http, via_store = streams(http_home), streams(store_home)
+    assert sum(len(v) for v in via_http.values()) >= EVENTS
+    for stream, events in via_http.items():  # the batch path may have run a few commands more
+        assert via_store[stream][: len(events)] == events, stream
