@@ -279,27 +279,33 @@ class EventStoreContract:
         assert [e.version for e in stream] == list(range(1, rounds + 1))
         assert [e.position for e in stream] == list(range(1, rounds + 1))
 
+    @pytest.mark.parametrize("processes", [1, 3])
     def test_many_concurrent_writers_all_land_once_in_gapless_order(
-        self, store: EventStore
+        self, open_store: OpenStore, processes: int
     ) -> None:
         """Concurrent single appends share commits (group commit): none lost, none doubled,
-        one hot stream still admits exactly one writer per version, keys still dedupe."""
+        one hot stream still admits exactly one writer per version, keys still dedupe.
+        With 3 "processes" the writers are spread over 3 store objects on one database
+        (own connections, own group commits), as separate service processes would be."""
+        stores = [open_store(upcasters=ledger_upcasters()) for _ in range(processes)]
+        store = stores[0]
         writers, per_writer = 12, 10
         barrier = threading.Barrier(writers)
         lost: list[int] = []
         errors: list[BaseException] = []
 
         def write(w: int) -> None:
+            mine = stores[w % processes]
             barrier.wait()
             try:
                 for i in range(per_writer):
-                    store.append("ledger", f"own-{w}", i, [deposited(i + 1)])
+                    mine.append("ledger", f"own-{w}", i, [deposited(i + 1)])
                     try:  # everyone races for version i + 1 of one hot stream
-                        store.append("ledger", "hot", i, [deposited(1)])
+                        mine.append("ledger", "hot", i, [deposited(1)])
                     except ConcurrencyError:
                         lost.append(i)
                     # every writer retries the same keyed append: it must land once
-                    store.append("ledger", f"keyed-{i}", 0, [deposited(2)], idempotency_key=f"k{i}")
+                    mine.append("ledger", f"keyed-{i}", 0, [deposited(2)], idempotency_key=f"k{i}")
             except BaseException as exc:  # surfaced below: a thread's failure fails the test
                 errors.append(exc)
 
