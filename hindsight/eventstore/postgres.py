@@ -100,8 +100,10 @@ _VERSION = (
 # nothing; the caller then tells the two apart. clock_timestamp() runs after the lock
 # was granted, so recorded_at follows position order. The name carries a version: a changed
 # function gets a new name, so processes still running the old code keep theirs.
-_APPEND_FUNCTION = """
-create or replace function hs_append_v1(
+_APPEND_NAME = "hs_append_v1"
+_APPEND_FUNCTION = (
+    ("create function " + _APPEND_NAME)
+    + """(
     p_lock_class integer, p_lock_key integer, p_type text, p_id text, p_expected bigint,
     p_corr text, p_caus text, p_batch jsonb, p_key text)
 returns table (o_base bigint, o_now timestamptz)
@@ -135,8 +137,9 @@ begin
 end
 $$;
 """
+)
 _APPEND = (
-    "select o_base, o_now from hs_append_v1(%(lock_class)s, "
+    "select o_base, o_now from " + _APPEND_NAME + "(%(lock_class)s, "
     "%(lock_key)s, %(type)s, %(id)s, %(expected)s, %(corr)s, %(caus)s, %(batch)s::jsonb, "
     "%(key)s)"
 )
@@ -211,7 +214,15 @@ class PostgresEventStore(SqlReads, EventStore):
             )
             conn.execute(sql.SQL("set local search_path to {}").format(sql.Identifier(self.schema)))
             conn.execute(SCHEMA)
-            conn.execute(_APPEND_FUNCTION)
+            # created once: replacing it would invalidate the plans every running writer
+            # cached (a changed body gets a new versioned name, see _APPEND_FUNCTION)
+            exists = conn.execute(
+                "select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
+                "where n.nspname = %s and p.proname = %s",
+                (self.schema, _APPEND_NAME),
+            ).fetchone()
+            if exists is None:
+                conn.execute(_APPEND_FUNCTION)
 
     def drop(self) -> None:
         """Drop the store's schema and everything in it (tests and benchmarks only)."""
