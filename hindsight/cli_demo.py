@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hindsight.settings import get_settings
+from hindsight.settings import Settings, get_settings
 
 console = Console()
 
@@ -19,13 +19,13 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the read models")] = 900,
 ) -> None:
     """Generate traffic through the service, relay it, project it, wait, then show around."""
-    from hindsight import background, catchup, cli_job, cli_ops
+    from hindsight import background, cli_job, cli_ops
 
     s = get_settings()
     console.rule("[bold]1. command service")
     cli_ops.service_start()
     console.rule("[bold]2. workload through the service")
-    cli_ops.generate(events=events, seed=42, via="http", batch=500)
+    written = cli_ops.generate_traffic(events=events, seed=42, via="http", batch=500)
     console.rule("[bold]3. relay, projection job, sinks")
     background.relay(s).start(s)
     for name in ("elasticsearch", "neo4j"):
@@ -34,6 +34,15 @@ def demo(
     cli_job.wait_running(s, job_id)
     console.print(f"relay, sinks and job {job_id} running")
     console.rule("[bold]4. waiting for Elasticsearch and Neo4j to catch up with the log")
+    wait_for_read_models(s, timeout)
+    tour(s)
+    live_traffic(s, events, written.commands)
+    where_to_look(s)
+
+
+def wait_for_read_models(s: Settings, timeout: float) -> None:
+    from hindsight import catchup
+
     expected = catchup.expected_outputs(s)
     columns = (
         TextColumn("[bold]read models"),
@@ -57,16 +66,53 @@ def demo(
                 )
                 raise typer.Exit(1)
             time.sleep(2)
-    tour(s)
 
 
-def tour(s) -> None:  # noqa: ANN001 - Settings
+def live_traffic(s: Settings, events: int, skip: int, commands: int = 100, rate: float = 5) -> None:
+    """The data contracts promise freshness (append -> visible within an SLA). The log above
+    was written before the job started, so its lag is mostly waiting: measure live traffic
+    instead, the same workload continued at a steady rate, and test the contracts on it."""
+    from itertools import islice
+
+    from hindsight import bootstrap, workload
+    from hindsight.contracts.cli import test_cmd
+
+    console.rule(f"[bold]6. live traffic: {commands} commands at {rate:g}/s, then the contracts")
+    domain = bootstrap.load_domain(s.domain)
+    assert domain.workload is not None
+    started = time.time()
+    live = workload.run_http(
+        s.service_url,
+        domain,
+        islice(domain.workload(42, events), skip, None),  # where step 2 stopped
+        events=10**9,
+        run_id="s42-live",
+        rate=rate,
+        max_commands=commands,
+    )
+    console.print(f"{live.events} events from {live.commands} commands in {live.seconds:.1f} s")
+    wait_for_read_models(s, 300)
+    window = time.time() - started
+    console.print(f"[bold]$ hindsight contracts test --window {window:.0f}")
+    try:
+        test_cmd(window=window)
+    except typer.Exit as done:
+        if done.exit_code:
+            console.print("[yellow]a contract reported a breach (a busy machine?): see above")
+
+
+def tour(s: Settings) -> None:
     from hindsight import cli_query
+    from pipelines.read_models import CUSTOMERS, PRODUCTS
 
     es = cli_query.es_client(s)
     console.rule("[bold]5. a short tour")
+    products, customers = (
+        PRODUCTS.alias_name(s.es_alias_prefix),
+        CUSTOMERS.alias_name(s.es_alias_prefix),
+    )
     top_product = es.search(
-        index="products", size=1, sort=[{"units_sold": "desc"}], query={"match_all": {}}
+        index=products, size=1, sort=[{"units_sold": "desc"}], query={"match_all": {}}
     )["hits"]["hits"]
     word = top_product[0]["_source"]["name"] if top_product else "set"
     console.print(f"[bold]$ hindsight search '{word}'")
@@ -74,10 +120,7 @@ def tour(s) -> None:  # noqa: ANN001 - Settings
     console.print(f"[bold]$ hindsight search '{word}' --orders --status delivered")
     cli_query.search(word, orders=True, status="delivered", size=5)
     top_customer = es.search(
-        index="customers", size=1, sort=[{"lifetime_value": "desc"}], query={"match_all": {}}
-    )["hits"]["hits"]
-    top_product = es.search(
-        index="products", size=1, sort=[{"units_sold": "desc"}], query={"match_all": {}}
+        index=customers, size=1, sort=[{"lifetime_value": "desc"}], query={"match_all": {}}
     )["hits"]["hits"]
     if top_customer:
         cid = top_customer[0]["_source"]["customer_id"]
@@ -89,6 +132,9 @@ def tour(s) -> None:  # noqa: ANN001 - Settings
         pid = top_product[0]["_source"]["product_id"]
         console.print(f"[bold]$ hindsight graph together {pid}")
         cli_query.graph_together(pid, limit=5)
+
+
+def where_to_look(s: Settings) -> None:
     console.rule("[bold]where to look")
     console.print(f"Flink web UI       {s.flink_url}  (the job: hindsight-projections)")
     console.print(

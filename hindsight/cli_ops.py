@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hindsight import background, bootstrap
 from hindsight.settings import get_settings
+
+if TYPE_CHECKING:
+    from hindsight.workload import WorkloadStats
 
 console = Console()
 service_app = typer.Typer(help="The HTTP command service (FastAPI).", no_args_is_help=True)
@@ -116,6 +119,11 @@ def generate(
     batch: Annotated[int, typer.Option(help="commands per transaction with --via store")] = 500,
 ) -> None:
     """Generate realistic, deterministic traffic for the domain, with a progress bar."""
+    generate_traffic(events=events, seed=seed, via=via, batch=batch)
+
+
+def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> WorkloadStats:
+    """`generate`, returning what it wrote (the demo continues the same traffic after it)."""
     from hindsight import workload
 
     s = get_settings()
@@ -159,3 +167,4 @@ def generate(
         f"{stats.events} events from {stats.commands} commands in "
         f"{stats.seconds:.1f} s ({stats.events_per_s:,.0f} events/s) via {via}"
     )
+    return stats

@@ -50,11 +50,19 @@ def run_http(
     *,
     progress: Progress = lambda _n: None,
     run_id: str = "",
+    rate: float | None = None,
+    max_commands: int | None = None,
 ) -> WorkloadStats:
+    """Until `events` were written (or `max_commands` sent); `rate`: commands per second on
+    a fixed schedule (live traffic, for latency), else as fast as the service answers."""
     stats = WorkloadStats()
     t0 = time.perf_counter()
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
         for name, payload in commands:
+            if max_commands is not None and stats.commands >= max_commands:
+                break
+            if rate is not None:
+                time.sleep(max(0.0, t0 + stats.commands / rate - time.perf_counter()))
             key = f"workload-{run_id}-{stats.commands}" if run_id else None
             headers = {"Idempotency-Key": key} if key else {}
             r = client.post(route(domain, name), json=payload, headers=headers)
