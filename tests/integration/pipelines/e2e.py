@@ -418,3 +418,39 @@ def sink_topic_diagnosis(s: Settings, sink: str, ids: Iterable[tuple[str, str]])
         consumer.close()
         report[isolation] = {"found": found, "last_offset_read": reached, "high": highs}
     return json.dumps(report, sort_keys=True)
+
+
+def sink_topic_disorder(s: Settings, sink: str) -> list[str]:
+    """Documents whose changes a sink worker could meet out of order: records of one document
+    on several partitions, or versions going down within one. The job writes each document's
+    versions to one partition in fold order; an empty list is what the workers rely on to
+    apply every record (none skipped as stale) and to time its visibility when it happens."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": s.kafka_bootstrap,
+            "group.id": f"order-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    consumer.subscribe([sink_topic(sink, s)])  # type: ignore[arg-type]
+    seen: dict[tuple[str, str], tuple[int, int]] = {}  # document -> (partition, last version)
+    problems: list[str] = []
+    idle = time.monotonic()
+    while time.monotonic() - idle < 5:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error():
+            continue
+        idle = time.monotonic()
+        out = json.loads(msg.value())
+        doc, version = (out["target"], out["id"]), int(out["version"])
+        partition, last = seen.get(doc, (msg.partition(), 0))
+        if partition != msg.partition():
+            problems.append(f"{doc}: partitions {partition} and {msg.partition()}")
+        elif version < last:
+            problems.append(f"{doc}: version {version} after {last} on partition {partition}")
+        seen[doc] = (msg.partition(), max(version, last))
+    consumer.close()
+    assert seen, f"nothing read from {sink_topic(sink, s)}"  # type: ignore[arg-type]
+    return problems[:20]

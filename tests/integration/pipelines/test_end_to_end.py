@@ -93,6 +93,8 @@ def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: st
         e2e.wait_until(graph_equal, 120, "Neo4j equal to the reference", alive)
 
     assert e2e.es_documents(s) == want_es  # and no later write regressed anything
+    for sink in ("elasticsearch", "neo4j"):
+        assert e2e.sink_topic_disorder(s, sink) == [], sink
     letters = dead_letters(s, len(bad))
     originals = {base64.b64decode(str(d["original"])) for d in letters}
     assert originals == set(bad.values())
