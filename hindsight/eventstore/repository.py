@@ -12,6 +12,7 @@ numbers, strings); dataclass states register a codec (`dataclass_codec` covers f
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,9 @@ from typing import Any, Generic, TypeVar
 from hindsight.aggregate import Aggregate
 from hindsight.events import Envelope
 from hindsight.eventstore.base import AppendResult, ConcurrencyError, EventStore, Snapshot
+from hindsight.storable import UnstorableValue
+
+log = logging.getLogger("hindsight.eventstore")
 
 S = TypeVar("S")
 
@@ -176,7 +180,13 @@ class Repository:
             return
         upcast = [self.store.upcasters.upcast(e) for e in result.envelopes]
         state = _fold(aggregate, before.state, upcast)
-        self.snapshot(aggregate, aggregate_id, Loaded(state, result.version))
+        try:
+            self.snapshot(aggregate, aggregate_id, Loaded(state, result.version))
+        except UnstorableValue as err:
+            # the events are already committed; a snapshot is only a shortcut for loads, and
+            # a state holding text the backend cannot keep (stored before it was refused)
+            # must not turn every later command on this aggregate into an error
+            log.warning("no snapshot of %s %s: %s", aggregate.aggregate_type, aggregate_id, err)
 
 
 _IDENTITY: SnapshotCodec[Any] = SnapshotCodec()

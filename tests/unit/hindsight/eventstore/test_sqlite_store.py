@@ -71,3 +71,38 @@ def test_open_store_defaults_to_a_file_in_the_state_dir(tmp_path: Path) -> None:
     assert isinstance(store, SQLiteEventStore)
     assert store.path == tmp_path / "eventstore.sqlite"
     store.close()
+
+
+def test_a_state_a_snapshot_cannot_hold_skips_the_snapshot_not_the_command(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An event stored before NUL characters were refused (SQLite kept them) puts one in the
+    state; saving that state as a snapshot is refused, and the committed command must still
+    succeed: a snapshot is only a shortcut for loads."""
+    from hindsight.aggregate import Aggregate
+    from hindsight.events import NewEvent, utcnow
+    from hindsight.eventstore import Repository
+
+    memos: Aggregate[list[str]] = Aggregate(
+        aggregate_type="memo",
+        domain="test",
+        initial=list,
+        decide=lambda _state, text: [NewEvent("Noted", {"memo": text})],
+        evolve=lambda state, _type, data: [*state, data["memo"]],
+    )
+    store = SQLiteEventStore(tmp_path / "s.sqlite")
+    with sqlite3.connect(store.path) as conn:  # as an older version of the code wrote it
+        now = to_micros(utcnow())
+        conn.execute(
+            "insert into hs_events (event_id, event_type, schema_version, aggregate_type, "
+            "aggregate_id, version, position, occurred_at, recorded_at, data) values "
+            "('old-1', 'Noted', 1, 'memo', 'm1', 1, 1, ?, ?, ?)",
+            (now, now, '{"memo": "a\\u0000b"}'),
+        )
+    repo = Repository(store, snapshot_every=2)
+    result = repo.handle(memos, "m1", "fine")  # version 2: a snapshot is due
+    assert result.version == 2
+    assert "no snapshot of memo m1" in caplog.text
+    assert store.load_snapshot("memo", "m1", 1) is None
+    assert repo.load(memos, "m1").state == ["a\x00b", "fine"]
+    store.close()
