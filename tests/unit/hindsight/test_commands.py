@@ -75,3 +75,32 @@ def test_loads_from_snapshots_equal_full_replays(tmp_path: Path) -> None:
         assert with_snap.state == replay.state and with_snap.version == replay.version
         snapshotted += with_snap.from_snapshot > 0
     assert snapshotted > 0
+
+
+def test_a_warm_batch_decides_again_when_another_writer_moved_a_stream(tmp_path: Path) -> None:
+    """The bulk loader's state cache is only a cache: a stream written meanwhile by someone
+    else (here the same handler, outside the batches) is read again, not overwritten."""
+    from hindsight.commands import StateCache
+
+    h = handler(tmp_path)
+    parse = h.domain.parse_command
+    warm = StateCache()
+    pen = {"product_id": "p1", "name": "Pen", "category": "office", "price_cents": 300}
+    h.execute_batch([parse("CreateProduct", pen)], warm=warm)
+    h.execute_batch([parse("ReceiveStock", {"product_id": "p1", "quantity": 5})], warm=warm)
+    h.execute_json("ReceiveStock", {"product_id": "p1", "quantity": 7})  # not through `warm`
+    h.execute_batch([parse("ReceiveStock", {"product_id": "p1", "quantity": 1})], warm=warm)
+    state, version = h.state("stock", "p1")
+    assert (state["on_hand"], version) == (13, 3)
+
+
+def test_the_state_cache_keeps_only_the_most_recent_streams(tmp_path: Path) -> None:
+    from hindsight.commands import StateCache
+
+    h = handler(tmp_path)
+    warm = StateCache(capacity=2)
+    for pid in ("p1", "p2", "p3"):
+        product = {"product_id": pid, "name": "Pen", "category": "office", "price_cents": 300}
+        h.execute_batch([h.domain.parse_command("CreateProduct", product)], warm=warm)
+    assert warm.get(("product", "p1")) is None
+    assert [warm.get(("product", p)) is not None for p in ("p2", "p3")] == [True, True]

@@ -1,0 +1,39 @@
+"""The workload driver's batch path: it stops near the events asked for, and a rerun of a
+seed into a store that already holds its traffic is a clear error, not a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hindsight import bootstrap
+from hindsight.settings import Settings
+from hindsight.workload import WorkloadError, run_direct
+
+
+@pytest.mark.parametrize("events", [1, 5, 1000])
+def test_the_batch_path_stops_near_the_events_asked_for(tmp_path: Path, events: int) -> None:
+    handler = bootstrap.command_handler(Settings(home=tmp_path))
+    stats = run_direct(handler, handler.domain.workload(3, events), events, batch_size=500)
+    assert stats.events == handler.store.last_position()
+    assert events <= stats.events <= events * 1.1 + 10  # not a whole batch of 500 commands
+
+
+def test_rerunning_a_seed_into_the_same_store_says_what_to_do(tmp_path: Path) -> None:
+    handler = bootstrap.command_handler(Settings(home=tmp_path))
+    run_direct(handler, handler.domain.workload(3, 100), 100)
+    written = handler.store.last_position()
+    with pytest.raises(WorkloadError, match="empty store"):
+        run_direct(handler, handler.domain.workload(3, 100), 100)
+    assert handler.store.last_position() == written  # the refused batch wrote nothing
+
+
+def test_one_traffic_can_be_written_in_several_runs(tmp_path: Path) -> None:
+    """Each run stops right after a batch: the next run on the same iterator continues the
+    same traffic (no command pulled and dropped, which would refuse a later one)."""
+    handler = bootstrap.command_handler(Settings(home=tmp_path))
+    traffic = handler.domain.workload(3, 3000)
+    first = run_direct(handler, traffic, 1500, batch_size=100)
+    second = run_direct(handler, traffic, 1500, batch_size=100)
+    assert first.events + second.events == handler.store.last_position() >= 3000
