@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from neo4j import GraphDatabase
@@ -142,8 +142,11 @@ def publish_hostile_log(
         if err is not None:  # flush() returning 0 does not mean delivered: it may have failed
             failed.append(f"{msg.topic()}[{msg.partition()}]: {err}")
 
+    produced: dict[str, int] = dict.fromkeys(topics, 0)
+
     def produce(topic: str, value: bytes, key: bytes) -> None:
         producer.produce(topic, value, key, on_delivery=delivered)
+        produced[topic] += 1
         producer.poll(0)
 
     for i, e in enumerate(order):
@@ -160,6 +163,19 @@ def publish_hostile_log(
         produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
     assert producer.flush(30) == 0
     assert not failed, f"{len(failed)} records not delivered: {failed[:5]}"
+    # read back what the broker holds: a shortfall here is the input's, not the job's
+    consumer = Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": "e2e-count"})
+    held = {
+        t: sum(
+            hi - lo
+            for lo, hi in (
+                consumer.get_watermark_offsets(TopicPartition(t, p), timeout=10) for p in range(4)
+            )
+        )
+        for t in topics
+    }
+    consumer.close()
+    assert held == produced, f"the input topics hold {held}, {produced} were delivered"
     return bad
 
 
@@ -389,24 +405,10 @@ def sink_topic_diagnosis(s: Settings, sink: str, ids: Iterable[tuple[str, str]])
     wanted = {(target, id_) for target, id_ in ids}
     report: dict[str, Any] = {}
     for isolation in ("read_uncommitted", "read_committed"):
-        consumer = Consumer(
-            {
-                "bootstrap.servers": s.kafka_bootstrap,
-                "group.id": f"diag-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "isolation.level": isolation,
-            }
-        )
-        consumer.subscribe([sink_topic(sink, s)])  # type: ignore[arg-type]
+        consumer = _sink_consumer(s, sink, isolation)
         found: dict[str, list[tuple[int, int, int]]] = {}
         reached: dict[int, int] = {}
-        idle = time.monotonic()
-        while time.monotonic() - idle < 5:
-            msg = consumer.poll(0.5)
-            if msg is None or msg.error():
-                continue
-            idle = time.monotonic()
+        for msg in _drain(consumer):
             reached[msg.partition()] = msg.offset()
             out = json.loads(msg.value())
             if (out.get("target"), out.get("id")) in wanted:
@@ -425,24 +427,10 @@ def sink_topic_disorder(s: Settings, sink: str) -> list[str]:
     on several partitions, or versions going down within one. The job writes each document's
     versions to one partition in fold order; an empty list is what the workers rely on to
     apply every record (none skipped as stale) and to time its visibility when it happens."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": s.kafka_bootstrap,
-            "group.id": f"order-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
-    consumer.subscribe([sink_topic(sink, s)])  # type: ignore[arg-type]
+    consumer = _sink_consumer(s, sink, "read_committed")
     seen: dict[tuple[str, str], tuple[int, int]] = {}  # document -> (partition, last version)
     problems: list[str] = []
-    idle = time.monotonic()
-    while time.monotonic() - idle < 5:
-        msg = consumer.poll(0.5)
-        if msg is None or msg.error():
-            continue
-        idle = time.monotonic()
+    for msg in _drain(consumer):
         out = json.loads(msg.value())
         doc, version = (out["target"], out["id"]), int(out["version"])
         partition, last = seen.get(doc, (msg.partition(), 0))
@@ -454,3 +442,29 @@ def sink_topic_disorder(s: Settings, sink: str) -> list[str]:
     consumer.close()
     assert seen, f"nothing read from {sink_topic(sink, s)}"  # type: ignore[arg-type]
     return problems[:20]
+
+
+def _sink_consumer(s: Settings, sink: str, isolation: str) -> Any:
+    """A fresh group on one sink topic, from its first record, at `isolation`."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": s.kafka_bootstrap,
+            "group.id": f"read-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+        }
+    )
+    consumer.subscribe([sink_topic(sink, s)])  # type: ignore[arg-type]
+    return consumer
+
+
+def _drain(consumer: Any, idle_s: float = 5) -> Iterator[Any]:
+    """Every record until none came for `idle_s` seconds."""
+    idle = time.monotonic()
+    while time.monotonic() - idle < idle_s:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error():
+            continue
+        idle = time.monotonic()
+        yield msg
