@@ -101,9 +101,8 @@ _VERSION = (
 # was granted, so recorded_at follows position order. The name carries a version: a changed
 # function gets a new name, so processes still running the old code keep theirs.
 _APPEND_NAME = "hs_append_v1"
-_APPEND_FUNCTION = (
-    ("create function " + _APPEND_NAME)
-    + """(
+_APPEND_FUNCTION = f"""
+create function {_APPEND_NAME}(
     p_lock_class integer, p_lock_key integer, p_type text, p_id text, p_expected bigint,
     p_corr text, p_caus text, p_batch jsonb, p_key text)
 returns table (o_base bigint, o_now timestamptz)
@@ -137,9 +136,8 @@ begin
 end
 $$;
 """
-)
 _APPEND = (
-    "select o_base, o_now from " + _APPEND_NAME + "(%(lock_class)s, "
+    f"select o_base, o_now from {_APPEND_NAME}(%(lock_class)s, "
     "%(lock_key)s, %(type)s, %(id)s, %(expected)s, %(corr)s, %(caus)s, %(batch)s::jsonb, "
     "%(key)s)"
 )

@@ -199,7 +199,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
                 reason="must be an ISO 8601 timestamp",
             ) from None
 
-    def known_type(aggregate_type: str, aggregate_id: str) -> None:
+    def known_address(aggregate_type: str, aggregate_id: str) -> None:
         """Also refuses an id no store can hold (PostgreSQL would fail on a NUL in it)."""
         try:
             check_text(aggregate_id, "aggregate_id")
@@ -220,7 +220,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
         as_of: str | None = Query(default=None, description="ISO timestamp: state as known then"),
         version: int | None = Query(default=None, ge=0, description="state as of this version"),
     ) -> dict[str, Any]:
-        known_type(aggregate_type, aggregate_id)
+        known_address(aggregate_type, aggregate_id)
         try:
             state, at = handler.state(
                 aggregate_type, aggregate_id, as_of=parse_as_of(as_of), as_of_version=version
@@ -237,7 +237,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
 
     @app.get("/aggregates/{aggregate_type}/{aggregate_id}/events", tags=["reads"])
     def get_events(aggregate_type: str, aggregate_id: str) -> dict[str, Any]:
-        known_type(aggregate_type, aggregate_id)
+        known_address(aggregate_type, aggregate_id)
         try:
             events = handler.history(aggregate_type, aggregate_id)
         except AggregateNotFound as err:
