@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.admin import AdminClient
 
+from connectors.kafka_topics import TopicSpec, ensure_topics
 from hindsight.relay import Record
 
 log = logging.getLogger("hindsight.kafka")
@@ -21,53 +22,70 @@ class PublishError(RuntimeError):
     pass
 
 
+class Deliveries:
+    """Delivery reports, checked rather than assumed. A report without an error is not proof
+    of a write: librdkafka "implicitly acks" a batch its idempotent producer believes the
+    broker skipped past (a report with no error and no offset), which after KAFKA-15591 means
+    the records are not in the log. Such a report counts as a failed delivery."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.offsetless = 0
+        self.delivered = 0
+
+    def __call__(self, err: KafkaError | None, msg: Message) -> None:
+        offset = msg.offset()
+        if err is not None:
+            self.failures.append(f"{msg.topic()}[{msg.partition()}] {msg.key()!r}: {err}")
+        elif offset is None or offset < 0:
+            self.offsetless += 1
+            self.failures.append(
+                f"{msg.topic()}[{msg.partition()}] {msg.key()!r}: acknowledged without an offset"
+            )
+        else:
+            self.delivered += 1
+
+    def check(self) -> None:
+        if self.failures:
+            if self.offsetless:
+                log.warning("%d delivery reports carried no offset", self.offsetless)
+            raise PublishError(f"{len(self.failures)} records failed: {self.failures[:3]}")
+
+
+def producer_config(bootstrap: str, timeout_s: float) -> dict[str, object]:
+    """The idempotent producer the log is written with (relay and test harness alike)."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "batch.num.messages": 10000,
+        "compression.type": "lz4",
+        "message.timeout.ms": int(timeout_s * 1000),
+    }
+
+
 class KafkaPublisher:
     def __init__(self, bootstrap: str, *, partitions: int = 4, timeout_s: float = 30.0) -> None:
         self.bootstrap = bootstrap
         self.partitions = partitions
         self.timeout_s = timeout_s
-        self.producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 5,
-                "batch.num.messages": 10000,
-                "compression.type": "lz4",
-                "message.timeout.ms": int(timeout_s * 1000),
-            }
-        )
+        self.producer = Producer(producer_config(bootstrap, timeout_s))
+        self.admin = AdminClient({"bootstrap.servers": bootstrap})
         self._known: set[str] = set()
+        self.offsetless = 0  # reports without an offset so far (each one republished)
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         missing = [t for t in topics if t not in self._known]
         if not missing:
             return
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        existing = set(admin.list_topics(timeout=self.timeout_s).topics)
-        new = [
-            NewTopic(t, num_partitions=self.partitions, replication_factor=1)
-            for t in missing
-            if t not in existing
-        ]
-        if new:
-            for topic, future in admin.create_topics(new).items():
-                try:
-                    future.result(self.timeout_s)
-                except KafkaException as err:
-                    if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                        raise
-                log.info("created topic %s (%d partitions)", topic, self.partitions)
+        specs = [TopicSpec(t, self.partitions) for t in missing]
+        ensure_topics(self.admin, specs, timeout_s=self.timeout_s)
         self._known.update(missing)
 
     def publish(self, records: Sequence[Record]) -> None:
         self.ensure_topics(sorted({r[0] for r in records}))
-        failures: list[str] = []
-
-        def on_delivery(err: KafkaError | None, msg: Message) -> None:
-            if err is not None:
-                failures.append(f"{msg.topic()}[{msg.key()!r}]: {err}")
-
+        deliveries = Deliveries()
         for topic, key, value, headers, timestamp_ms in records:
             while True:
                 try:
@@ -77,16 +95,16 @@ class KafkaPublisher:
                         key=key,
                         headers=list(headers.items()),
                         timestamp=timestamp_ms,
-                        on_delivery=on_delivery,
+                        on_delivery=deliveries,
                     )
                     break
                 except BufferError:  # local queue full: let deliveries drain
                     self.producer.poll(0.05)
         remaining = self.producer.flush(self.timeout_s)
+        self.offsetless += deliveries.offsetless
         if remaining:
             raise PublishError(f"{remaining} records not acknowledged within {self.timeout_s} s")
-        if failures:
-            raise PublishError(f"{len(failures)} records failed: {failures[:3]}")
+        deliveries.check()
 
     def close(self) -> None:
         self.producer.flush(self.timeout_s)

@@ -72,6 +72,7 @@ def build_worker(
         max_records=max_records or DEFAULT_BATCH[name],
         max_wait_ms=max_wait_ms,
         freshness_dir=freshness_dir(settings),
+        dlq_topic=f"{settings.kafka_topic_prefix}.dlq",  # the job's DLQ, of this deployment
     )
     return SinkWorker(sink or build_sink(name, settings), config)
 

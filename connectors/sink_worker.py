@@ -206,7 +206,7 @@ class WorkerConfig:
     max_wait_ms: int = 500
     dlq_topic: str = DLQ_TOPIC
     poll_batch: int = 500
-    outage_backoff: RetryPolicy = RetryPolicy(initial_s=0.5, max_backoff_s=30.0, budget_s=None)
+    outage_backoff: RetryPolicy = RetryPolicy(initial_s=0.5, max_backoff_s=10.0, budget_s=None)
     consumer_overrides: dict[str, Any] = field(default_factory=dict)
     freshness_dir: Path | None = None  # where per-element append -> visible lags are saved
 
@@ -403,15 +403,22 @@ class SinkWorker:
         consumer = self._consumer
         delays = iter(self.config.outage_backoff.delays())
         paused: list[TopicPartition] = []
+        outage_from = 0.0
         try:
             while True:
                 try:
-                    return self.sink.write(outputs)
+                    result = self.sink.write(outputs)
+                    if paused:
+                        log.warning("sink %s available again after %.1f s; the kept batch of %d "
+                                    "is written, catching up", self.sink.name,
+                                    time.monotonic() - outage_from, len(outputs))  # fmt: skip
+                    return result
                 except SinkUnavailable as err:
                     if self._stop.is_set():
                         raise
                     self.stats.retries += 1  # live: an outage shows while it lasts
                     if not paused:
+                        outage_from = time.monotonic()
                         paused = consumer.assignment()
                         consumer.pause(paused)
                     delay = next(delays)

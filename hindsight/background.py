@@ -28,11 +28,14 @@ class Background:
     def running(self, s: Settings) -> bool:
         return process.alive(process.read_pid(self.pid_file(s)))
 
-    def start(self, s: Settings, timeout_s: float = 60.0) -> bool:
-        """Start unless running; wait until ready. True if this call started it."""
+    def start(
+        self, s: Settings, timeout_s: float = 60.0, env: dict[str, str] | None = None
+    ) -> bool:
+        """Start unless running; wait until ready. True if this call started it. `env`: the
+        process's whole environment (default: this one's), e.g. another deployment's."""
         if self.running(s):
             return False
-        process.spawn(self.argv, log=self.log_file(s), pid_file=self.pid_file(s))
+        process.spawn(self.argv, log=self.log_file(s), pid_file=self.pid_file(s), env=env)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.running(s):

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from hindsight.settings import Settings, get_settings
+from localstack.servers.flink import FlinkLayout
 
 console = Console()
 job_app = typer.Typer(
@@ -45,8 +46,44 @@ def _live_jobs(s: Settings) -> list[dict[str, Any]]:
 
 
 def running_jobs(s: Settings, name: str | None = None) -> list[dict[str, Any]]:
-    name = name or f"{s.kafka_topic_prefix}-projections"
+    name = name or job_name(s)
     return [j for j in _live_jobs(s) if j["name"] == name]
+
+
+def job_name(s: Settings) -> str:
+    return f"{s.kafka_topic_prefix}-projections"
+
+
+def _submitted_file(s: Settings) -> Path:
+    return FlinkLayout(s).base / "submitted" / f"{job_name(s)}.json"
+
+
+def submitted_jobs(s: Settings) -> list[str]:
+    """The ids this deployment's job has had, oldest first. The JobManager forgets them when
+    it dies; the checkpoints it retained are filed under them."""
+    try:
+        return list(json.loads(_submitted_file(s).read_text()))
+    except (OSError, ValueError):
+        return []
+
+
+def _record_submitted(s: Settings, job_id: str) -> None:
+    path = _submitted_file(s)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([*submitted_jobs(s), job_id]))
+    tmp.replace(path)
+
+
+def latest_checkpoint(s: Settings) -> Path | None:
+    """The newest completed checkpoint (one with `_metadata`) of this deployment's job, from
+    its most recent run that has one: where a job lost with its JobManager resumes."""
+    base = FlinkLayout(s).checkpoints
+    for job_id in reversed(submitted_jobs(s)):
+        done = [m.parent for m in (base / job_id).glob("chk-*/_metadata")]
+        if done:
+            return max(done, key=lambda d: int(d.name.removeprefix("chk-")))
+    return None
 
 
 def submit(
@@ -55,13 +92,24 @@ def submit(
     from_savepoint: str | None = None,
     parallelism: int | None = None,
     extra: list[str] | None = None,
+    fresh: bool = False,
+    env: dict[str, str] | None = None,
 ) -> str:
+    """Submit the job unless it runs. Without a savepoint it resumes from its latest retained
+    checkpoint (keyed state and Kafka offsets together), so a job lost with its JobManager
+    goes on where it was; `fresh` starts from empty state and the log's first record. `env`:
+    HINDSIGHT_* settings for the job's client beyond this process's (another deployment's)."""
     from localstack.flink_cli import run_python_job
     from localstack.python_code import ensure_current, restart_taskmanager
 
     existing = running_jobs(s)
     if existing:
         return str(existing[0]["jid"])
+    if from_savepoint is None and not fresh:
+        checkpoint = latest_checkpoint(s)
+        if checkpoint is not None:
+            from_savepoint = str(checkpoint)
+            console.print(f"resuming from the latest retained checkpoint {checkpoint}")
     stack = get_settings()  # the launcher's state dir, even when `s` is a test's namespace
     live = lambda: [j["name"] for j in _live_jobs(s)]  # noqa: E731 - a callback
     if ensure_current(stack, live, lambda: restart_taskmanager(stack)):
@@ -75,10 +123,13 @@ def submit(
         from_savepoint=from_savepoint,
         parallelism=parallelism,
         timeout_s=300,
+        env=env,
     )
     for line in result.stdout.splitlines():
         if "JobID" in line:
-            return line.split()[-1]
+            job_id = line.split()[-1]
+            _record_submitted(s, job_id)
+            return job_id
     raise RuntimeError(f"flink run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
@@ -99,10 +150,14 @@ def wait_running(s: Settings, job_id: str, timeout_s: float = 120) -> None:
 def submit_cmd(
     from_savepoint: Annotated[str | None, typer.Option("--from", help="savepoint path")] = None,
     parallelism: Annotated[int | None, typer.Option(help="default: the cluster's (2)")] = None,
+    fresh: Annotated[
+        bool, typer.Option(help="ignore retained checkpoints: empty state, log from the start")
+    ] = False,
 ) -> None:
-    """Submit jobs/projections.py to the cluster (no-op when it already runs)."""
+    """Submit jobs/projections.py to the cluster (no-op when it already runs); resumes from
+    the latest retained checkpoint unless --from or --fresh says otherwise."""
     s = get_settings()
-    job_id = submit(s, from_savepoint=from_savepoint, parallelism=parallelism)
+    job_id = submit(s, from_savepoint=from_savepoint, parallelism=parallelism, fresh=fresh)
     wait_running(s, job_id)
     console.print(f"projection job running: {job_id}  ({s.flink_url}/#/job/running/{job_id})")
 

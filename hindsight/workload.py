@@ -60,10 +60,10 @@ def run_http(
     a fixed schedule (live traffic, for latency), else as fast as the service answers."""
     stats = WorkloadStats()
     t0 = time.perf_counter()
+    if max_commands is not None and max_commands <= 0:
+        return stats
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
-        for name, payload in commands:
-            if max_commands is not None and stats.commands >= max_commands:
-                break
+        for name, payload in commands:  # never pulls a command it will not send
             if rate is not None:
                 time.sleep(max(0.0, t0 + stats.commands / rate - time.perf_counter()))
             key = f"workload-{run_id}-{stats.commands}" if run_id else None
@@ -75,7 +75,7 @@ def run_http(
             stats.commands += 1
             stats.events += written
             progress(written)
-            if stats.events >= events:
+            if stats.events >= events or stats.commands == max_commands:
                 break
     stats.seconds = time.perf_counter() - t0
     return stats

@@ -10,13 +10,46 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
+from pathlib import Path
 
+from confluent_kafka.admin import AdminClient
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
+from connectors.kafka_topics import TopicSpec, ensure_topics
 from hindsight.contracts.ports import sink_topic
-from hindsight.settings import get_settings
+from hindsight.settings import Settings, get_settings
+from localstack import jars
 from pipelines.dataflow import JobConfig, build
+
+
+def local_configuration(s: Settings) -> Configuration:
+    """The mini-cluster's configuration. It runs inside this process, so everything the
+    standalone cluster gets from its config file must be said here: above all the interpreter
+    thread mode embeds (default: the first `python` on PATH, which may lack pemja and the
+    project) and the JDK the gateway starts (default: `java` on PATH)."""
+    # before the first Java object starts the gateway: the mini-cluster's logs (and RocksDB's)
+    # go to the state dir, one per run's home, not into the installed pyflink package
+    log_dir = s.home / "flink" / "log-local"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FLINK_LOG_DIR", str(log_dir))
+    os.environ["JAVA_HOME"] = str(s.java17_home)
+    # thread mode's embedded CPython finds its home (and so the venv's site-packages, pemja
+    # among them) by looking up `python` on the PATH of the JVM, whatever python.executable
+    # says: the gateway JVM inherits this process's PATH, so the project's bin goes first
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    connector = next(jars.lib_dir(s.home, "flink-connectors").glob("*.jar"))
+    conf = Configuration()
+    conf.set_string("pipeline.jars", connector.as_uri())
+    conf.set_string("python.executable", sys.executable)
+    conf.set_string("python.client.executable", sys.executable)
+    conf.set_string("python.execution-mode", "thread")
+    conf.set_string("state.backend.type", "rocksdb")
+    checkpoints = s.home / "flink" / "checkpoints-local"
+    conf.set_string("execution.checkpointing.dir", checkpoints.as_uri())
+    return conf
 
 
 def main() -> None:
@@ -50,23 +83,12 @@ def main() -> None:
         contracts_dirs=tuple(str(d) for d in s.contracts_dirs),
     )
 
-    if args.local:
-        # before the first Java object starts the gateway: the mini-cluster's logs (and
-        # RocksDB's) go to the state dir, one per run's home, not into the installed pyflink
-        # package where each run overwrote the last
-        log_dir = s.home / "flink" / "log-local"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("FLINK_LOG_DIR", str(log_dir))
-    conf = Configuration()
-    if args.local:
-        from localstack import jars
-
-        connector = next(jars.lib_dir(s.home, "flink-connectors").glob("*.jar"))
-        checkpoints = s.home / "flink" / "checkpoints-local"
-        conf.set_string("pipeline.jars", connector.as_uri())
-        conf.set_string("python.execution-mode", "thread")
-        conf.set_string("state.backend.type", "rocksdb")
-        conf.set_string("execution.checkpointing.dir", checkpoints.as_uri())
+    # the job's own topics exist, keep everything and are served before its sinks write
+    # (a broker's auto-created topic has the broker's retention and the new-partition race)
+    outputs = (cfg.dlq_topic, cfg.es_topic, cfg.neo4j_topic)
+    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+    ensure_topics(admin, [TopicSpec(t, s.kafka_partitions) for t in outputs])
+    conf = local_configuration(s) if args.local else Configuration()
     if args.exec_mode:
         conf.set_string("python.execution-mode", args.exec_mode)
     conf.set_string("execution.checkpointing.interval", f"{args.checkpoint_interval_ms} ms")

@@ -19,7 +19,9 @@ def run_python_job(
     from_savepoint: str | None = None,
     parallelism: int | None = None,
     timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """`env` adds to the client's environment (e.g. the HINDSIGHT_* of another deployment)."""
     layout = FlinkLayout(settings)
     if not (layout.conf / "config.yaml").exists():
         layout.write()
@@ -38,5 +40,10 @@ def run_python_job(
     argv += ["-py", str(job), "-pyexec", sys.executable, "-pyclientexec", sys.executable]
     argv += job_args or []
     return subprocess.run(
-        argv, env=layout.env(), capture_output=True, text=True, timeout=timeout_s, check=False
+        argv,
+        env={**layout.env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
     )

@@ -224,6 +224,12 @@ class GraphPattern:
         them (unprefixed): what a write of this pattern makes fresh."""
         return tuple(dict.fromkeys(_ELEMENT.findall(self.cypher)))
 
+    def node_labels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_NODE.findall(self.cypher)))
+
+    def relationship_types(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_RELATIONSHIP.findall(self.cypher)))
+
     def constraint_statements(self, label_prefix: str = "") -> list[str]:
         return [
             f"CREATE CONSTRAINT {_constraint(label_prefix, label, prop)} IF NOT EXISTS "
@@ -240,6 +246,8 @@ class GraphPattern:
 
 # a node `(x:Label` or a relationship `[x:TYPE` in a pattern (not a map's `{key: value}`)
 _ELEMENT = re.compile(r"[(\[]\w*:(\w+)")
+_NODE = re.compile(r"\(\w*:(\w+)")
+_RELATIONSHIP = re.compile(r"\[\w*:(\w+)")
 
 
 def _constraint(prefix: str, label: str, prop: str) -> str:

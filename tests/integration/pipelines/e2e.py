@@ -21,6 +21,8 @@ from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from neo4j import GraphDatabase
 
+from connectors.kafka_publisher import Deliveries, producer_config
+from connectors.kafka_topics import TopicSpec, ensure_topics
 from connectors.sink_main import sink_topic
 from hindsight.events import Envelope
 from hindsight.relay import topic_name
@@ -108,40 +110,17 @@ def publish_hostile_log(
     for d in dupes:
         order.insert(rng.randint(order.index(d) + 1, len(order)), d)
     bad = malformed(events[-1].to_dict())
-    producer = Producer(
-        {"bootstrap.servers": s.kafka_bootstrap, "enable.idempotence": True, "linger.ms": 5}
-    )
+    producer = Producer(producer_config(s.kafka_bootstrap, 30.0))
     topics = {
         topic_name(d, s.kafka_topic_prefix)
         for d in map(domain_of, {e.aggregate_type for e in events})
     }
+    # the relay's own topic creation: every partition answers ListOffsets before producing
     admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
-    from confluent_kafka.admin import NewTopic
-
-    for f in admin.create_topics(
-        [NewTopic(t, num_partitions=4, replication_factor=1) for t in sorted(topics)]
-    ).values():
-        f.result(30)
-    # A topic the controller has just created may not be served by the broker yet; records
-    # produced in that window can fail (reported only to a delivery callback). Wait until the
-    # producer's metadata shows a leader for every partition, and check every delivery below.
-    deadline = time.monotonic() + 30
-    for t in sorted(topics):
-        while True:
-            meta = producer.list_topics(t, timeout=10).topics.get(t)
-            parts = meta.partitions if meta is not None and meta.error is None else {}
-            if len(parts) == 4 and all(p.leader >= 0 and p.error is None for p in parts.values()):
-                break
-            assert time.monotonic() < deadline, f"topic {t} has no leader for every partition"
-            time.sleep(0.1)
+    ensure_topics(admin, [TopicSpec(t, 4) for t in sorted(topics)])
     bad_at = {rng.randint(0, len(order)) for _ in bad}
     bad_iter = iter(bad.values())
-    failed: list[str] = []
-
-    def delivered(err: Any, msg: Any) -> None:
-        if err is not None:  # flush() returning 0 does not mean delivered: it may have failed
-            failed.append(f"{msg.topic()}[{msg.partition()}]: {err}")
-
+    delivered = Deliveries()  # the relay's delivery check: an offset-less report is a failure
     produced: dict[str, int] = dict.fromkeys(topics, 0)
 
     def produce(topic: str, value: bytes, key: bytes) -> None:
@@ -162,7 +141,8 @@ def publish_hostile_log(
     for raw in bad_iter:
         produce(topic_name("orders", s.kafka_topic_prefix), raw, b"bad")
     assert producer.flush(30) == 0
-    assert not failed, f"{len(failed)} records not delivered: {failed[:5]}"
+    lost = delivered.failures
+    assert not lost, f"{len(lost)} records not delivered: {lost[:5]}"
     # read back what the broker holds: a shortfall here is the input's, not the job's
     consumer = Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": "e2e-count"})
     held = {
@@ -179,6 +159,18 @@ def publish_hostile_log(
     return bad
 
 
+def decoy_path(bin_dir: Path) -> Path:
+    """A directory of `python`, `python3` and `java` that are not the project's: each leaves a
+    mark and fails. Put first on PATH (and as JAVA_HOME's parent), it shows any code path
+    that takes an interpreter or a JDK from the environment instead of from the project."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("python", "python3", "java"):
+        tool = bin_dir / name
+        tool.write_text(f"#!/bin/sh\ntouch '{bin_dir / name}.used'\nexit 97\n")
+        tool.chmod(0o755)
+    return bin_dir
+
+
 @contextmanager
 def running_job(s: Settings, mode: str) -> Iterator[Any]:
     """The projection job, on a local mini-cluster or submitted to the standalone cluster.
@@ -189,9 +181,16 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
         log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
         # the mini-cluster's own Flink log stays with the test (kept by pytest for post-mortems)
         (s.home / "flink-log").mkdir(exist_ok=True)
+        decoys = decoy_path(s.home / "decoy-jdk" / "bin")
         proc = subprocess.Popen(
             [sys.executable, str(job), "--local"],
-            env={**env, "FLINK_LOG_DIR": str(s.home / "flink-log")},
+            env={
+                **env,
+                "FLINK_LOG_DIR": str(s.home / "flink-log"),
+                # a new machine's PATH: its first python and java are not the project's
+                "PATH": f"{decoys}{os.pathsep}{env.get('PATH', '')}",
+                "JAVA_HOME": str(decoys.parent),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -199,6 +198,8 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
         )
 
         def alive() -> None:
+            used = sorted(p.name for p in decoys.glob("*.used"))
+            assert not used, f"the job ran {used} from PATH instead of the project's own"
             if proc.poll() is not None:
                 raise AssertionError(f"mini-cluster job exited: see {s.home / 'minicluster.log'}")
 

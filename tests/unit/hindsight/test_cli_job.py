@@ -1,0 +1,44 @@
+"""Where a resubmitted job resumes: the newest completed checkpoint of its latest run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hindsight.cli_job import _record_submitted, latest_checkpoint, submitted_jobs
+from hindsight.settings import Settings
+from localstack.servers.flink import FlinkLayout
+
+
+def checkpoint(s: Settings, job_id: str, n: int, *, complete: bool = True) -> Path:
+    d = FlinkLayout(s).checkpoints / job_id / f"chk-{n}"
+    d.mkdir(parents=True)
+    if complete:
+        (d / "_metadata").write_bytes(b"meta")
+    return d
+
+
+def test_no_run_no_checkpoint(tmp_path: Path) -> None:
+    assert latest_checkpoint(Settings(home=tmp_path)) is None
+
+
+def test_the_newest_completed_checkpoint_of_the_latest_run_that_has_one(tmp_path: Path) -> None:
+    s = Settings(home=tmp_path, kafka_topic_prefix="acme")
+    _record_submitted(s, "a" * 32)
+    checkpoint(s, "a" * 32, 9)
+    checkpoint(s, "a" * 32, 10)
+    assert latest_checkpoint(s) == FlinkLayout(s).checkpoints / ("a" * 32) / "chk-10"
+    _record_submitted(s, "b" * 32)
+    checkpoint(s, "b" * 32, 2)
+    checkpoint(s, "b" * 32, 3, complete=False)  # being written when the JobManager died
+    assert latest_checkpoint(s) == FlinkLayout(s).checkpoints / ("b" * 32) / "chk-2"
+    _record_submitted(s, "c" * 32)  # died before its first checkpoint completed
+    assert latest_checkpoint(s) == FlinkLayout(s).checkpoints / ("b" * 32) / "chk-2"
+    assert submitted_jobs(s) == ["a" * 32, "b" * 32, "c" * 32]
+
+
+def test_runs_are_kept_per_deployment(tmp_path: Path) -> None:
+    mine = Settings(home=tmp_path, kafka_topic_prefix="mine")
+    other = Settings(home=tmp_path, kafka_topic_prefix="other")
+    _record_submitted(other, "d" * 32)
+    checkpoint(other, "d" * 32, 1)
+    assert latest_checkpoint(mine) is None
