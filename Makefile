@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration lint bench bench-store bench-validator bench-pipeline contracts
+.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ test-unit: $(STAMP) ## the fast tests: pure code and in-memory fakes, no servers
 
 test-integration: $(STAMP) ## the tests against the real servers (needs `make up`)
 	@$(PY) -m pytest tests/integration
+
+faults: up ## every fault case under live traffic (CASE=<name> for one); figures in $(HINDSIGHT_HOME)/bench/faults.json
+	@$(PY) -m entrypoints.faults $(if $(CASE),--case $(CASE))
 
 bench: bench-store bench-validator bench-pipeline ## every benchmark (figures in $(HINDSIGHT_HOME)/bench/)
 

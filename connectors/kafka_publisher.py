@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
-from connectors.kafka_topics import TopicSpec, ensure_topics
+from connectors.kafka_topics import EVENT_LOG, TopicSpec, ensure_topics
 from hindsight.relay import Record
 
 log = logging.getLogger("hindsight.kafka")
@@ -79,7 +79,7 @@ class KafkaPublisher:
         missing = [t for t in topics if t not in self._known]
         if not missing:
             return
-        specs = [TopicSpec(t, self.partitions) for t in missing]
+        specs = [TopicSpec(t, self.partitions, EVENT_LOG) for t in missing]
         ensure_topics(self.admin, specs, timeout_s=self.timeout_s)
         self._known.update(missing)
 

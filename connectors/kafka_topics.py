@@ -25,6 +25,16 @@ log = logging.getLogger("hindsight.kafka")
 
 # keep every record: by time and by size (the log is replayed from its first event)
 KEEP_FOREVER: Mapping[str, str] = {"retention.ms": "-1", "retention.bytes": "-1"}
+# an event topic takes records past the largest event (the validator's MAX_EVENT_BYTES), so
+# an oversized one reaches the job and is dead-lettered with its reason instead of refused at
+# a producer nobody watches; the dead-letter topic takes that record as base64 with headroom
+MAX_RECORD_BYTES = 2 * 1024 * 1024
+MAX_DEAD_LETTER_BYTES = 8 * 1024 * 1024
+EVENT_LOG: Mapping[str, str] = {**KEEP_FOREVER, "max.message.bytes": str(MAX_RECORD_BYTES)}
+DEAD_LETTERS: Mapping[str, str] = {
+    **KEEP_FOREVER,
+    "max.message.bytes": str(MAX_DEAD_LETTER_BYTES),
+}
 
 
 @dataclass(frozen=True)

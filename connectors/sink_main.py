@@ -73,6 +73,7 @@ def build_worker(
         max_wait_ms=max_wait_ms,
         freshness_dir=freshness_dir(settings),
         dlq_topic=f"{settings.kafka_topic_prefix}.dlq",  # the job's DLQ, of this deployment
+        instance_id=f"{settings.kafka_topic_prefix}-sink-{name}-{settings.sink_instance}",
     )
     return SinkWorker(sink or build_sink(name, settings), config)
 

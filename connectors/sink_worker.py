@@ -209,6 +209,10 @@ class WorkerConfig:
     outage_backoff: RetryPolicy = RetryPolicy(initial_s=0.5, max_backoff_s=10.0, budget_s=None)
     consumer_overrides: dict[str, Any] = field(default_factory=dict)
     freshness_dir: Path | None = None  # where per-element append -> visible lags are saved
+    # static group membership: a worker restarted under the same id gets its partitions back
+    # at once instead of after the dead member's session times out (45 s); two live workers
+    # with one id fence each other, so each worker of a sink needs its own
+    instance_id: str | None = None
 
 
 @dataclass
@@ -517,6 +521,7 @@ class SinkWorker:
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
+            **({"group.instance.id": self.config.instance_id} if self.config.instance_id else {}),
             **self.config.consumer_overrides,
         }
 

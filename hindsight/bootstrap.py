@@ -66,4 +66,5 @@ def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
         domain.data_domain_of,
         batch_size=settings.relay_batch_size,
         topic_prefix=settings.kafka_topic_prefix,
+        domains=domain.data_domains(),
     )

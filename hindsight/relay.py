@@ -103,6 +103,7 @@ class OutboxRelay:
         *,
         batch_size: int = 1000,
         topic_prefix: str = "hindsight",
+        domains: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -111,6 +112,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.topic_prefix = topic_prefix
         self.stats = RelayStats(position=checkpoint.load())
+        # every domain's topic, made ready (and an existing one's retention checked) at start
+        self.topics = [topic_name(d, topic_prefix) for d in domains]
 
     def record(self, e: Envelope) -> Record:
         headers = {
@@ -154,6 +157,13 @@ class OutboxRelay:
         a record not acknowledged) is retried with backoff from `retry_s` up to 30 s instead
         of ending the run: it was never confirmed, so the retry loses nothing."""
         delay = retry_s
+        try:
+            self.publisher.ensure_topics(self.topics)
+        except Exception as err:
+            if retry_s is None:
+                raise
+            # Kafka down at start: publishing ensures each batch's topics, and retries
+            log.warning("relay: topics not ready at start (%s); publishing will retry", err)
         while not should_stop():
             try:
                 n = self.run_once()

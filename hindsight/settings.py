@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     kafka_partitions: int = 4
     kafka_topic_prefix: str = "hindsight"
     relay_batch_size: int = 2000
+    # which worker of a sink this process is (its static Kafka group membership): a worker
+    # restarted with the same value takes its partitions back at once; run a second worker
+    # of the same sink with another value
+    sink_instance: str = "1"
 
     # read models: prefixes give a test (or a rebuild) private copies of indices and labels
     es_alias_prefix: str = ""

@@ -17,7 +17,12 @@ from confluent_kafka.admin import AdminClient
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
-from connectors.kafka_topics import TopicSpec, ensure_topics
+from connectors.kafka_topics import (
+    DEAD_LETTERS,
+    MAX_DEAD_LETTER_BYTES,
+    TopicSpec,
+    ensure_topics,
+)
 from hindsight.contracts.ports import sink_topic
 from hindsight.settings import Settings, get_settings
 from localstack import jars
@@ -81,13 +86,15 @@ def main() -> None:
         job_name=f"{s.kafka_topic_prefix}-projections",
         projections=args.projections or s.projections,
         contracts_dirs=tuple(str(d) for d in s.contracts_dirs),
+        max_request_bytes=MAX_DEAD_LETTER_BYTES,
     )
 
     # the job's own topics exist, keep everything and are served before its sinks write
     # (a broker's auto-created topic has the broker's retention and the new-partition race)
-    outputs = (cfg.dlq_topic, cfg.es_topic, cfg.neo4j_topic)
-    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
-    ensure_topics(admin, [TopicSpec(t, s.kafka_partitions) for t in outputs])
+    outputs = [TopicSpec(cfg.dlq_topic, s.kafka_partitions, DEAD_LETTERS)] + [
+        TopicSpec(t, s.kafka_partitions) for t in (cfg.es_topic, cfg.neo4j_topic)
+    ]
+    ensure_topics(AdminClient({"bootstrap.servers": s.kafka_bootstrap}), outputs)
     conf = local_configuration(s) if args.local else Configuration()
     if args.exec_mode:
         conf.set_string("python.execution-mode", args.exec_mode)

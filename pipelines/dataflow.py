@@ -66,6 +66,7 @@ class JobConfig:
     job_name: str = "hindsight-projections"
     out_of_orderness_s: int = 5
     transaction_timeout_ms: int = 600_000
+    max_request_bytes: int = 1024 * 1024  # the producers' largest request (Kafka's default)
     projections: str = "pipelines.commerce_projections:STAGES"  # module:attribute
     # where the validator's contracts live; carried here, not read from the workers' settings,
     # because a cluster's Python workers do not share the submitting shell's environment
@@ -210,6 +211,8 @@ def _kafka_sink(cfg: JobConfig, topic: str, tx_prefix: str) -> KafkaSink:
         .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .set_transactional_id_prefix(tx_prefix)
         .set_property("transaction.timeout.ms", str(cfg.transaction_timeout_ms))
+        # a dead letter carries the original record (up to the event topics' limit) in base64
+        .set_property("max.request.size", str(cfg.max_request_bytes))
         .build()
     )
 

@@ -33,6 +33,12 @@ UNSUPPORTED_SCHEMA_VERSION = "unsupported schema_version"
 UNKNOWN_FIELD = "unknown field"
 INVALID_FORMAT = "invalid format"
 OUT_OF_RANGE = "out of range"
+TOO_LARGE = "too large"
+
+# The largest record that is one event. Past it the record is dead-lettered before parsing:
+# a projection of it could exceed what a sink topic or a read model takes, and a record that
+# fails downstream on every retry would stop the job instead of one event (a poison pill).
+MAX_EVENT_BYTES = 1024 * 1024
 REASONS = (
     NOT_JSON,
     MISSING_FIELD,
@@ -278,6 +284,10 @@ class Validator:
     def __call__(self, message: bytes | bytearray | str | Mapping[str, Any]) -> Result:
         """The parsed envelope dict if valid, else an Invalid reason naming field and problem."""
         if isinstance(message, bytes | bytearray | str):
+            if len(message) > MAX_EVENT_BYTES:
+                return Invalid(
+                    TOO_LARGE, "-", f"{len(message)} bytes; one event is at most {MAX_EVENT_BYTES}"
+                )
             try:
                 envelope = _parse(message)
             except (ValueError, UnicodeDecodeError) as e:

@@ -47,9 +47,10 @@ class MemoryPublisher:
         self.sent: list[Record] = []
         self.batches = 0
         self.fail_on_batch = fail_on_batch
+        self.ensured: list[list[str]] = []
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
-        pass
+        self.ensured.append(list(topics))
 
     def publish(self, records: Sequence[Record]) -> None:
         self.batches += 1
@@ -122,3 +123,13 @@ def test_a_running_relay_retries_a_failed_batch_and_loses_nothing(tmp_path: Path
     stats = relay.run(until_caught_up=True, retry_s=0.01)
     assert stats.failures == 1 and stats.position == 30
     assert {Envelope.from_json(r.value).position for r in flaky.sent} == set(range(1, 31))
+
+
+def test_every_domains_topic_is_made_ready_before_the_first_batch(tmp_path: Path) -> None:
+    """At start-up, not at a domain's first event: a topic is created with the retention the
+    log needs (and an existing one's retention checked) before anything is published."""
+    pub = MemoryPublisher()
+    relay = OutboxRelay(MemoryLog([]), pub, FileCheckpoint(tmp_path / "cp"), lambda _t: "x",
+                        topic_prefix="acme", domains=["orders", "billing"])  # fmt: skip
+    relay.run(until_caught_up=True)
+    assert pub.ensured == [["acme.orders.events", "acme.billing.events"]]

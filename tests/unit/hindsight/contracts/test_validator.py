@@ -15,9 +15,11 @@ from commerce.schema import redact as erase
 from hindsight.contracts.model import default_contracts
 from hindsight.contracts.validator import (
     INVALID_FORMAT,
+    MAX_EVENT_BYTES,
     MISSING_FIELD,
     NOT_JSON,
     OUT_OF_RANGE,
+    TOO_LARGE,
     UNKNOWN_ENUM_VALUE,
     UNKNOWN_EVENT_TYPE,
     UNKNOWN_FIELD,
@@ -172,3 +174,14 @@ def test_json_parsing_is_strict_utf8_json() -> None:
     for bad in (raw + b" x", raw + raw, raw[:-1], raw.decode().encode("utf-16"), nan):
         result = VALIDATOR(bad)
         assert isinstance(result, Invalid) and result.kind == NOT_JSON
+
+
+def test_a_record_over_the_largest_event_is_refused_before_parsing() -> None:
+    event = _first("CustomerRegistered")
+    event["data"]["street"] = "x" * MAX_EVENT_BYTES  # valid by the contract, only too big
+    raw = json.dumps(event).encode()
+    result = VALIDATOR(raw)
+    assert isinstance(result, Invalid) and result.kind == TOO_LARGE
+    assert str(len(raw)) in result.detail
+    event["data"]["street"] = "1 Main St"
+    assert not isinstance(VALIDATOR(json.dumps(event).encode()), Invalid)

@@ -1,0 +1,47 @@
+"""`python -m entrypoints.faults` (what `make faults` runs): every case, or those named."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from entrypoints.faults.cases import CASES
+from entrypoints.faults.suite import Traffic, report, run_suite
+from hindsight.settings import get_settings
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    case: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"a case to run (repeatable; default all): {', '.join(c.name for c in CASES)}"
+        ),
+    ] = None,
+    rate: Annotated[float, typer.Option(help="commands per second during each case")] = 20.0,
+    seconds: Annotated[float, typer.Option(help="seconds of traffic per case")] = 15.0,
+    backlog: Annotated[int, typer.Option(help="commands written before the first case")] = 1500,
+    timeout: Annotated[float, typer.Option(help="seconds a case may take to recover")] = 300.0,
+    keep: Annotated[
+        bool, typer.Option(help="keep the deployment's topics, indices, labels")
+    ] = False,
+) -> None:
+    """Break one part at a time under live traffic; exit 1 if any case loses, doubles or
+    leaves stale anything, or does not recover."""
+    stack = get_settings()
+    names = case or [c.name for c in CASES]
+    unknown = sorted(set(names) - {c.name for c in CASES})
+    if unknown:
+        raise typer.BadParameter(f"unknown cases {unknown}; known: {[c.name for c in CASES]}")
+    traffic = Traffic(rate=rate, seconds=seconds, backlog=backlog)
+    outcomes = run_suite(stack, names, traffic=traffic, timeout_s=timeout, keep=keep)
+    report(outcomes, stack.home / "bench" / "faults.json")
+    if not all(o.passed for o in outcomes):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

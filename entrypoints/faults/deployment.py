@@ -1,0 +1,197 @@
+"""A private deployment on the shared servers: its own state dir (event store, pid files,
+logs, checkpoints), topics, indices, labels and service port, so a fault case can kill its
+processes without touching anyone else's, and the servers it shares are restarted by the
+launcher exactly as `make up` starts them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
+
+from connectors.neo4j_sink import Neo4jSink
+from hindsight import background, bootstrap, cli_job, workload
+from hindsight.plugins import read_models
+from hindsight.settings import Settings
+from localstack import process, stack
+from localstack.server import Server
+
+PROCESSES = ("service", "relay", "sink-elasticsearch", "sink-neo4j")
+
+
+@dataclass
+class Deployment:
+    stack: Settings  # the launcher's: the servers and the Flink cluster
+    s: Settings  # this deployment's
+    job_id: str = ""
+    commands: Iterator[tuple[str, dict[str, Any]]] | None = None
+    sent: int = 0  # commands sent so far (idempotency keys stay unique across cases)
+    traffic_errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, stack_settings: Settings, *, service_port: int = 8100) -> Deployment:
+        tag = uuid.uuid4().hex[:6]
+        s = stack_settings.model_copy(
+            update={
+                "home": stack_settings.home / "faults" / tag,
+                "kafka_topic_prefix": f"faults-{tag}",
+                "es_alias_prefix": f"faults-{tag}-",
+                "neo4j_label_prefix": f"F{tag}",
+                "service_port": service_port,
+            }
+        )
+        s.home.mkdir(parents=True, exist_ok=True)
+        return cls(stack_settings, s)
+
+    def env(self) -> dict[str, str]:
+        """The environment that makes a process see this deployment's settings."""
+        s = self.s
+        return {
+            **os.environ,
+            "HINDSIGHT_HOME": str(s.home),
+            "HINDSIGHT_KAFKA_TOPIC_PREFIX": s.kafka_topic_prefix,
+            "HINDSIGHT_ES_ALIAS_PREFIX": s.es_alias_prefix,
+            "HINDSIGHT_NEO4J_LABEL_PREFIX": s.neo4j_label_prefix,
+            "HINDSIGHT_SERVICE_PORT": str(s.service_port),
+            "HINDSIGHT_DOMAIN": s.domain,
+            "HINDSIGHT_PROJECTIONS": s.projections,
+            "HINDSIGHT_READ_MODELS": s.read_models,
+        }
+
+    # ------------------------------------------------------------------ processes
+
+    def process(self, name: str) -> background.Background:
+        if name == "service":
+            return background.service(self.s)
+        if name == "relay":
+            return background.relay(self.s)
+        return background.sink(self.s, name.removeprefix("sink-"))
+
+    def start(self, name: str) -> None:
+        self.process(name).start(self.s, env=self.env())
+
+    def kill(self, name: str) -> int:
+        """SIGKILL one of this deployment's processes (by its pid record); returns the pid."""
+        return _kill(self.process(name).pid_file(self.s))
+
+    def log_of(self, name: str) -> str:
+        try:
+            return self.process(name).log_file(self.s).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def start_all(self) -> None:
+        for name in PROCESSES:
+            self.start(name)
+        self.submit()
+
+    def submit(self) -> str:
+        hindsight_env = {k: v for k, v in self.env().items() if k.startswith("HINDSIGHT_")}
+        self.job_id = cli_job.submit(self.s, env=hindsight_env)
+        cli_job.wait_running(self.s, self.job_id, timeout_s=180)
+        return self.job_id
+
+    def job_state(self) -> str:
+        try:
+            return str(cli_job._rest(self.s, f"/jobs/{self.job_id}")["state"])
+        except Exception as err:  # noqa: BLE001 - a JobManager that is down answers nothing
+            return f"unknown ({type(err).__name__})"
+
+    def stop_all(self) -> None:
+        if self.job_id:
+            with contextlib.suppress(Exception):  # the JobManager may be gone with its job
+                cli_job._rest(self.s, f"/jobs/{self.job_id}", method="PATCH")
+        for name in PROCESSES:
+            self.process(name).stop(self.s)
+
+    def cleanup(self) -> None:
+        """Delete what the deployment wrote to the shared servers."""
+        s = self.s
+        es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+        es.indices.delete(
+            index=f"{s.es_alias_prefix}*", ignore_unavailable=True, allow_no_indices=True
+        )
+        es.close()
+        auth = (s.neo4j_user, s.neo4j_password)
+        patterns = read_models(s.read_models).graph_patterns
+        graph = Neo4jSink(s.neo4j_uri, auth, patterns=patterns, label_prefix=s.neo4j_label_prefix)
+        graph.drop()
+        graph.close()
+        admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+        mine = [
+            t
+            for t in admin.list_topics(timeout=10).topics
+            if t.startswith(f"{s.kafka_topic_prefix}.")
+        ]
+        if mine:
+            for f in admin.delete_topics(mine).values():
+                f.result(30)
+
+    # ------------------------------------------------------------------ servers
+
+    def server(self, name: str) -> Server:
+        (found,) = stack.select(self.stack, [name])
+        return found
+
+    def kill_server(self, name: str) -> int:
+        return _kill(self.server(name).pid_file)
+
+    def stop_server(self, name: str) -> None:
+        self.server(name).stop()
+
+    def start_server(self, name: str) -> None:
+        server = self.server(name)
+        server.start()
+        server.wait_ready(self.stack.start_timeout_s)
+
+    # ------------------------------------------------------------------ traffic
+
+    def traffic(self, commands: int, rate: float | None, run: str) -> threading.Thread:
+        """`commands` commands at `rate` per second (None: as fast as the service answers)
+        through the service, in the background,
+        continuing the workload where the last traffic stopped."""
+        if self.commands is None:
+            domain = bootstrap.load_domain(self.s.domain)
+            assert domain.workload is not None, f"{domain.name} has no workload generator"
+            self.commands = domain.workload(7, 50_000)
+        domain = bootstrap.load_domain(self.s.domain)
+
+        def send() -> None:
+            try:
+                stats = workload.run_http(
+                    self.s.service_url,
+                    domain,
+                    self.commands,  # type: ignore[arg-type]
+                    events=10**9,
+                    run_id=f"{self.s.kafka_topic_prefix}-{run}",
+                    rate=rate,
+                    max_commands=commands,
+                )
+                self.sent += stats.commands
+            except Exception as err:  # noqa: BLE001 - reported with the case
+                self.traffic_errors.append(f"{run}: {err}")
+
+        thread = threading.Thread(target=send, name=f"traffic-{run}", daemon=True)
+        thread.start()
+        return thread
+
+
+def _kill(pid_file: Any) -> int:
+    record = process.read_pid(pid_file)
+    if not process.alive(record):
+        raise RuntimeError(f"nothing to kill: {pid_file} names no live process")
+    assert record is not None
+    # spawned in a session of its own: the group holds the process and its children
+    os.killpg(record.pid, signal.SIGKILL)
+    while process.alive(record):
+        time.sleep(0.05)
+    return record.pid
