@@ -31,13 +31,14 @@ console = Console()
 class Outcome:
     name: str
     recovered: bool
-    recovery_s: float | None
+    recovery_s: float | None  # from the end of the fault (traffic may still be flowing)
     lost: int
     doubled: int
     stale: int
     dlq_expected: int
     dlq_found: int
     notes: list[str] = field(default_factory=list)
+    after_traffic_s: float | None = None  # from the last command of the case's traffic
 
     @property
     def passed(self) -> bool:
@@ -108,10 +109,12 @@ def run_case(d: Deployment, case: Case, traffic: Traffic, timeout_s: float) -> O
         observed.note(f"the fault could not be staged: {type(err).__name__}: {err}")
     fault_end = time.monotonic()
     sender.join()
+    traffic_end = time.monotonic()
     if d.traffic_errors:
         observed.note(f"traffic errors: {d.traffic_errors}")
     equal, result, examples = wait_for_parity(d, timeout_s)
     recovery_s = max(0.0, time.monotonic() - fault_end) if equal else None
+    after_traffic_s = time.monotonic() - traffic_end if equal else None
     lost_events = events_missing_from_log(d)
     if lost_events:
         observed.note(f"{lost_events} stored events are not on the log")
@@ -139,6 +142,7 @@ def run_case(d: Deployment, case: Case, traffic: Traffic, timeout_s: float) -> O
         dlq_expected=len(observed.dead_letters),
         dlq_found=len(new),
         notes=observed.notes,
+        after_traffic_s=round(after_traffic_s, 1) if after_traffic_s is not None else None,
     )
 
 
@@ -225,13 +229,16 @@ def _raise_traffic_errors(d: Deployment) -> None:
 
 def report(outcomes: list[Outcome], path: Path) -> None:
     table = Table(title="fault cases: read models against the reference projection")
-    for column in ("case", "recovered", "recovery s", "lost", "doubled", "stale", "DLQ exp/found"):
-        table.add_column(column, justify="left" if column == "case" else "right")
+    table.add_column("case", no_wrap=True)
+    for column in ("recovered", "recovery s", "after traffic s", "lost", "doubled", "stale",
+                   "DLQ exp/found"):  # fmt: skip
+        table.add_column(column, justify="right")
     for o in outcomes:
         table.add_row(
             o.name,
             "[green]yes" if o.passed else "[red]no",
             f"{o.recovery_s:.1f}" if o.recovery_s is not None else "-",
+            f"{o.after_traffic_s:.1f}" if o.after_traffic_s is not None else "-",
             str(o.lost),
             str(o.doubled),
             str(o.stale),

@@ -28,6 +28,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import SinkFreshness, freshness_dir
+from connectors.kafka_publisher import Deliveries
+from connectors.kafka_topics import TopicSpec, ensure_topics
 from connectors.sink_main import build_worker, sink_topic
 from connectors.sink_worker import SinkUnavailable, WriteResult
 from hindsight.contracts.ports import DLQ_TOPIC
@@ -51,10 +53,14 @@ class Env:
         self, outputs: Sequence[Output | tuple[bytes, bytes]], timestamp_ms: int = 0
     ) -> None:
         producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "acks": "all"})
+        deliveries = Deliveries()  # checked, not assumed
         for o in outputs:
             key, value = o if isinstance(o, tuple) else (o.kafka_key.encode(), _value(o))
-            producer.produce(self.topic, key=key, value=value, timestamp=timestamp_ms)
+            producer.produce(
+                self.topic, key=key, value=value, timestamp=timestamp_ms, on_delivery=deliveries
+            )
         assert producer.flush(30) == 0
+        deliveries.check()
 
     def committed(self) -> int:
         group = f"{self.settings.kafka_topic_prefix}-sink-elasticsearch"
@@ -90,7 +96,7 @@ def env(settings: Settings, tmp_path: Path) -> Iterator[Env]:
     isolated = settings.model_copy(update={"kafka_topic_prefix": prefix, "home": tmp_path})
     topic = sink_topic("elasticsearch", isolated)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(30)
+    ensure_topics(admin, [TopicSpec(topic, 2)])  # served before anything is produced
     sink = ElasticsearchSink(settings.elasticsearch_url, alias_prefix=f"{prefix}-")
     sink.start()
     try:

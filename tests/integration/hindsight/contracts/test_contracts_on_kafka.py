@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 from typer.testing import CliRunner
 
+from connectors.kafka_publisher import Deliveries
+from connectors.kafka_topics import TopicSpec, ensure_topics
 from hindsight.contracts.cli import contracts_app
 from hindsight.contracts.ports import DOMAINS
 from hindsight.contracts.quality import sample_kafka
@@ -28,9 +30,7 @@ def prefix(settings: Settings) -> Iterator[str]:
     prefix = f"ct-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     topics = [topic_name(d, prefix) for d in DOMAINS if d != "billing"]  # billing: none yet
-    new = [NewTopic(t, num_partitions=2, replication_factor=1) for t in topics]
-    for future in admin.create_topics(new).values():
-        future.result(30)
+    ensure_topics(admin, [TopicSpec(t, 2) for t in topics])  # served before anything is produced
     yield prefix
     for future in admin.delete_topics(topics).values():
         future.result(30)
@@ -38,9 +38,11 @@ def prefix(settings: Settings) -> Iterator[str]:
 
 def produce(settings: Settings, topic: str, values: list[tuple[int, bytes]]) -> None:
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all"})
+    deliveries = Deliveries()  # checked, not assumed: an offset-less report is a failure
     for partition, value in values:
-        producer.produce(topic, value=value, partition=partition)
+        producer.produce(topic, value=value, partition=partition, on_delivery=deliveries)
     assert producer.flush(30) == 0
+    deliveries.check()
 
 
 def test_sampling_takes_the_latest_messages_of_every_partition(
