@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec
 
-from connectors.kafka_topics import TopicSpec, ensure_topics, history_risks
+from connectors.kafka_topics import TopicSpec, ensure_topics, history_risks, wait_until_served
 from hindsight.settings import Settings
 
 pytestmark = pytest.mark.servers("kafka")
@@ -63,6 +63,8 @@ def test_an_existing_topic_that_would_delete_history_is_named_in_a_warning(
     ]
     for f in admin.create_topics(new).values():
         f.result(30)
+    # the broker describes a topic's configs from its metadata: wait until it serves them
+    wait_until_served(admin, [weekly, compacted, kept])
     risks = history_risks(admin, [weekly, compacted, kept])
     assert len(risks) == 2
     assert any(weekly in r and "retention.ms=604800000" in r for r in risks)

@@ -10,7 +10,6 @@ on their own source topic.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import signal
 import threading
@@ -23,16 +22,15 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import SinkFreshness, freshness_dir
 from connectors.kafka_publisher import Deliveries
-from connectors.kafka_topics import TopicSpec, ensure_topics
+from connectors.kafka_topics import DEAD_LETTERS, TopicSpec, ensure_topics
 from connectors.sink_main import build_worker, sink_topic
 from connectors.sink_worker import SinkUnavailable, WriteResult
-from hindsight.contracts.ports import DLQ_TOPIC
 from hindsight.settings import Settings
 from pipelines.model import Output
 
@@ -245,27 +243,11 @@ def test_replayed_and_older_outputs_never_regress_the_read_model(env: Env) -> No
 def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
     env: Env, settings: Settings
 ) -> None:
-    probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "probe"})
-    # keep the admin client referenced until its future resolves: a collected client cancels it
+    # the deployment's own dead-letter topic (its prefix), served before the worker writes
+    dlq = f"{env.settings.kafka_topic_prefix}.dlq"
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    futures = admin.create_topics([NewTopic(DLQ_TOPIC, num_partitions=1, replication_factor=1)])
-    with contextlib.suppress(KafkaException):  # it usually exists already
-        futures[DLQ_TOPIC].result(30)
-    # a topic created a moment ago may list no partitions until its leader is elected
-    start: list[TopicPartition] = []
-    deadline = time.monotonic() + 30
-    while not start and time.monotonic() < deadline:
-        meta = probe.list_topics(DLQ_TOPIC, timeout=10).topics[DLQ_TOPIC]
-        try:
-            for p in meta.partitions:
-                _, high = probe.get_watermark_offsets(TopicPartition(DLQ_TOPIC, p), timeout=10)
-                start.append(TopicPartition(DLQ_TOPIC, p, max(high, 0)))
-        except KafkaException:
-            start = []
-        if not start:
-            time.sleep(0.5)
-    probe.close()
-    assert start, f"{DLQ_TOPIC} has no partition with a leader"
+    ensure_topics(admin, [TopicSpec(dlq, 1, DEAD_LETTERS)])
+    start = [TopicPartition(dlq, 0, 0)]
     garbage = b"\x00not an output " + uuid.uuid4().bytes
     wrong_target = orjson.dumps({**product(8).to_dict(), "target": "nope"})
     env.produce([product(1), (b"k-garbage", garbage), (b"k-target", wrong_target), product(2)])
@@ -293,6 +275,7 @@ def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
         if letter["source_topic"] == env.topic:
             mine[msg.key()] = {**letter, "headers": dict(msg.headers() or [])}
     reader.close()
+    admin.delete_topics([dlq])[dlq].result(30)
     assert set(mine) == {b"k-garbage", b"k-target"}
     assert base64.b64decode(mine[b"k-garbage"]["original"]) == garbage
     assert "not JSON" in mine[b"k-garbage"]["reason"]
