@@ -59,6 +59,12 @@ class GroupCommit:
         self.groups = 0  # commits made; with `members`, what the benchmark reports
         self.members = 0
 
+    @property
+    def waiting(self) -> int:
+        """Appends queued for the next group (for metrics, and for tests that order callers)."""
+        with self._changed:
+            return len(self._queue)
+
     def submit(
         self,
         pending: PendingAppend,

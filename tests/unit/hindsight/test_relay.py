@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from hindsight.events import Envelope
 from hindsight.relay import FileCheckpoint, OutboxRelay, Record, topic_name
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+RECORDED = T0 + timedelta(seconds=7)  # the store accepted it later than it happened
 
 
 def envelope(position: int, aggregate_id: str, version: int) -> Envelope:
@@ -24,7 +25,7 @@ def envelope(position: int, aggregate_id: str, version: int) -> Envelope:
         version=version,
         position=position,
         occurred_at=T0,
-        recorded_at=T0,
+        recorded_at=RECORDED,
         correlation_id=None,
         causation_id=None,
         data={"n": position},
@@ -90,7 +91,7 @@ def test_a_record_is_stamped_with_its_events_recorded_at(tmp_path: Path) -> None
     OutboxRelay(log, pub, FileCheckpoint(tmp_path / "cp"), lambda _t: "things").run(
         until_caught_up=True
     )
-    assert {r.timestamp_ms for r in pub.sent} == {int(T0.timestamp() * 1000)}
+    assert {r.timestamp_ms for r in pub.sent} == {int(RECORDED.timestamp() * 1000)}
 
 
 def test_a_crash_mid_batch_resumes_from_the_last_confirmed_position(tmp_path: Path) -> None:

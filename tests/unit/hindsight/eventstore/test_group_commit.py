@@ -22,10 +22,13 @@ class Recorder:
     def __init__(self, refuse: str = "", crash_on: str = "", hold: threading.Event | None = None):
         self.groups: list[list[str]] = []
         self.refuse, self.crash_on, self.hold = refuse, crash_on, hold
+        self.holding = threading.Event()  # set once the first leader is inside its "fsync"
 
     def __call__(self, group: list[PendingAppend]) -> None:
         if self.hold is not None and not self.groups:
-            self.hold.wait(5)  # the first leader is "fsyncing" while others queue up
+            self.holding.set()
+            # the first leader is "fsyncing" while others queue up
+            assert self.hold.wait(10), "the test never released the held commit"
         names = [p.appends[0].aggregate_id for p in group]
         if self.crash_on in names and len(group) > 1:
             raise OSError("disk full")  # the whole group rolls back
@@ -51,9 +54,14 @@ def run_held(commit: GroupCommit, write: Recorder, streams: list[str]) -> dict[s
             outcome[stream] = exc
 
     threads = [threading.Thread(target=one, args=(s,)) for s in streams]
-    for t in threads:
-        t.start()
-        time.sleep(0.01)  # queue in a known order
+    threads[0].start()
+    assert write.holding.wait(10), "the first caller never started its commit"
+    for queued, t in enumerate(threads[1:], start=1):
+        t.start()  # queue in a known order: each caller is in the queue before the next starts
+        deadline = time.monotonic() + 10
+        while commit.waiting < queued:
+            assert time.monotonic() < deadline, f"caller {queued} never queued"
+            time.sleep(0.001)
     write.hold.set()
     for t in threads:
         t.join()
