@@ -133,11 +133,17 @@ def diff_cmd(
         str | None,
         typer.Option("--against-git", help="compare every contract with this git revision"),
     ] = None,
+    against_released: Annotated[
+        bool,
+        typer.Option(help="compare every contract with its last released version (CI's gate)"),
+    ] = False,
     root: RootOption = DATA_PRODUCTS,
 ) -> None:
     """Exit non-zero on a breaking change without a major version bump."""
     from hindsight.contracts.diff import diff_against_git, diff_files
 
+    if against_released:
+        _gate(root)
     if against_git:
         paths = contract_paths(root)
         results = {}
@@ -160,6 +166,44 @@ def diff_cmd(
     result = diff_files(old, new)
     _print_diff(f"{old} -> {new}", result)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _gate(root: Path) -> None:
+    from hindsight.contracts.diff import NoBaseline, diff_against_released
+
+    try:
+        entries = diff_against_released(root)
+    except NoBaseline as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from None
+    for e in entries:
+        if e.result is not None:
+            _print_diff(e.product, e.result)
+        elif e.verdict == "removed":
+            console.print(
+                f"[bold]{e.product}[/]: [red]removed[/] (released, no contract now): declare it "
+                f"in {root / 'retired.yaml'} if it is retired on purpose"
+            )
+        else:
+            console.print(f"[bold]{e.product}[/]: {e.verdict}: ok")
+    raise typer.Exit(0 if all(e.ok for e in entries) else 1)
+
+
+@contracts_app.command("release")
+def release_cmd(
+    products: Annotated[list[str] | None, typer.Argument(help="default: every product")] = None,
+    root: RootOption = DATA_PRODUCTS,
+) -> None:
+    """Record the current contracts as released: what the breaking-change gate compares with.
+    Commit the copies under data-products/released/ with the change that releases them."""
+    from hindsight.contracts.diff import release
+
+    try:
+        changed = release(root, products)
+    except ValueError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from None
+    console.print(f"released: {', '.join(changed) if changed else 'nothing new'}")
 
 
 @contracts_app.command("test")

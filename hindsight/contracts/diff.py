@@ -178,3 +178,83 @@ def diff_against_git(
             else diff_contracts(yaml.safe_load(before), yaml.safe_load(path.read_text()))
         )
     return out
+
+
+# -- the CI gate: every contract against its last released version -----------------------------
+
+RELEASED_DIR = "released"  # data-products/released/<product>/datacontract.yaml
+RETIRED_FILE = "retired.yaml"  # data-products/retired.yaml: products removed on purpose
+
+
+class NoBaseline(RuntimeError):
+    """Nothing to compare with: a gate that compares with nothing would pass anything."""
+
+
+@dataclass(frozen=True)
+class GateEntry:
+    product: str
+    verdict: str  # "ok", "breaking", "removed", "retired", "unreleased"
+    result: DiffResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict not in ("breaking", "removed")
+
+
+def retired_products(root: Path) -> dict[str, str]:
+    """product -> why it was retired: `<root>/retired.yaml`, `retired: [{product, reason}]`."""
+    path = root / RETIRED_FILE
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text()) or {}
+    return {str(r["product"]): str(r.get("reason", "")) for r in raw.get("retired") or []}
+
+
+def _by_product(root: Path) -> dict[str, Path]:
+    return {p.parent.name: p for p in sorted(root.glob("*/datacontract.yaml"))}
+
+
+def diff_against_released(root: Path) -> list[GateEntry]:
+    """Each released product against its current contract. The released copies are the
+    versions consumers were promised, so a breaking change is judged against them, however
+    many commits ago they were recorded (comparing with the previous commit only lets a
+    breaking commit through once any other commit follows it). A released product without a
+    current contract is removed: breaking unless `retired.yaml` declares it. A contract never
+    released is new: nothing to break yet."""
+    released = _by_product(root / RELEASED_DIR)
+    if not released:
+        raise NoBaseline(
+            f"no released contracts under {root / RELEASED_DIR}: record them with "
+            "`hindsight contracts release` (the gate never passes by comparing with nothing)"
+        )
+    current = _by_product(root)
+    retired = retired_products(root)
+    out: list[GateEntry] = []
+    for product, path in released.items():
+        if product not in current:
+            out.append(GateEntry(product, "retired" if product in retired else "removed"))
+            continue
+        result = diff_contracts(
+            yaml.safe_load(path.read_text()), yaml.safe_load(current[product].read_text())
+        )
+        out.append(GateEntry(product, "ok" if result.ok else "breaking", result))
+    out += [GateEntry(p, "unreleased") for p in current if p not in released]
+    return out
+
+
+def release(root: Path, products: list[str] | None = None) -> list[str]:
+    """Record the current contracts (or the named ones) as released; returns what changed."""
+    current = _by_product(root)
+    names = products or sorted(current)
+    unknown = sorted(set(names) - set(current))
+    if unknown:
+        raise ValueError(f"no contract for {unknown}; known: {sorted(current)}")
+    changed = []
+    for name in names:
+        target = root / RELEASED_DIR / name / "datacontract.yaml"
+        text = current[name].read_text()
+        if not target.is_file() or target.read_text() != text:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            changed.append(name)
+    return changed
