@@ -103,7 +103,12 @@ def live_traffic(
         test_cmd(window=window)
     except typer.Exit as done:
         if done.exit_code:
-            console.print("[yellow]a contract reported a breach (a busy machine?): see above")
+            console.print(
+                "[red]breach:[/] a data contract is not met on live traffic (table above; the "
+                "results in .hindsight/contracts/quality.json); the demo fails with it"
+            )
+            where_to_look(s)
+            raise
 
 
 def tour(s: Settings) -> None:

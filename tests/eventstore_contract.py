@@ -253,6 +253,18 @@ class EventStoreContract:
         assert store.read_all(from_position=11) == []
         assert store.last_position() == 10
 
+    def test_event_counts_per_aggregate_type_all_and_since_a_time(self, store: EventStore) -> None:
+        assert store.event_counts() == {}
+        store.append("ledger", "c1", 0, [deposited(1), deposited(2)])
+        store.append("account", "c2", 0, [deposited(3)])
+        cut = store.read_all(0)[-1].recorded_at + timedelta(microseconds=1)
+        while datetime.now(UTC) <= cut:  # the next append is recorded after the cut
+            time.sleep(0.001)
+        store.append("ledger", "c3", 0, [deposited(4)])
+        assert store.event_counts() == {"ledger": 3, "account": 1}
+        assert store.event_counts(since=cut) == {"ledger": 1}
+        assert store.event_counts(since=datetime.now(UTC) + timedelta(days=1)) == {}
+
     def test_two_threads_one_stream_exactly_one_wins(self, store: EventStore) -> None:
         rounds = 15
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -233,12 +233,22 @@ def test_cmd(
     ] = None,
     root: RootOption = DATA_PRODUCTS,
 ) -> None:
-    """Sample events; report validity, quality rules and freshness; exit non-zero on a breach."""
-    from hindsight.contracts.quality import evaluate_all, route, sample_kafka
+    """Sample events; report validity, quality rules and freshness; exit non-zero on a breach
+    (also when the store holds a product's events and nothing of them was seen)."""
+    from hindsight.contracts.quality import evaluate_all, per_product, route, sample_kafka
     from hindsight.contracts.validator import Validator
 
     contracts = load_all(root)
     validator = Validator(contracts)
+    stored = appended = None
+    if envelopes is None:  # testing a deployment: ask its store what there was to see
+        from hindsight import bootstrap
+        from hindsight.settings import get_settings
+
+        with bootstrap.store(get_settings()) as store:
+            since = datetime.now(UTC) - timedelta(seconds=window)
+            stored = per_product(store.event_counts(), contracts)
+            appended = per_product(store.event_counts(since=since), contracts)
     if envelopes is not None:
         samples = route(envelopes.read_bytes().splitlines(), contracts)
         samples = {d: [m for m in ms if m.strip()] for d, ms in samples.items()}
@@ -270,7 +280,9 @@ def test_cmd(
 
         lags = freshness_from or freshness_dir(get_settings())
         freshness = SinkFreshness(lags, window_s=window)
-    reports = evaluate_all(contracts, samples, validator, freshness)
+    reports = evaluate_all(
+        contracts, samples, validator, freshness, stored=stored, appended=appended
+    )
     table = Table(title="contract tests")
     for col in ("product", "sampled", "valid %", "rules", "freshness", "breaches"):
         table.add_column(col)

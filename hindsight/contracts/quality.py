@@ -5,8 +5,14 @@ Samples come from Kafka (the latest N messages of each product's topic, read wit
 consumer group, so sampling never moves anyone's offsets) or from any list of envelopes (the
 store, a test). Read-model freshness needs a probe: a function from a read model's name to its
 p99 append -> visible lag in seconds, or None where nothing reached it lately; the CLI's
-default is `connectors.freshness.SinkFreshness`, fed by the sink workers. A read model with
-no measurement is reported as not measured and never fails the run.
+default is `connectors.freshness.SinkFreshness`, fed by the sink workers.
+
+A check that sees nothing must not pass: given what the store holds (`stored`, events per
+product) and what it recorded within the freshness window (`appended`), a product with no
+sample while the store holds its events is a breach (a stopped relay, a wrong topic prefix),
+and a product whose events were appended in the window while none of its read models saw a
+change is a freshness breach (a stalled job or sink). One read model with no measurement while
+another of the product's did is reported as not measured: not every event reaches every one.
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ class ProductReport:
     rules: list[RuleResult] = field(default_factory=list)
     freshness: list[FreshnessResult] = field(default_factory=list)
     required_valid_percent: float = 100.0
+    stored: int | None = None  # the product's events in the store (None: not asked)
+    appended: int | None = None  # of those, recorded within the freshness window
 
     @property
     def valid_percent(self) -> float | None:
@@ -82,6 +90,16 @@ class ProductReport:
     @property
     def breaches(self) -> list[str]:
         out = []
+        if self.stored and not self.sampled:
+            out.append(
+                f"nothing sampled while the store holds {self.stored} of its events "
+                "(relay stopped? wrong topic or prefix?)"
+            )
+        if self.appended and self.freshness and all(f.lag_seconds is None for f in self.freshness):
+            out.append(
+                f"freshness: {self.appended} events appended within the window, no change "
+                "reached any of its read models (job or sinks stalled?)"
+            )
         pct = self.valid_percent
         if pct is not None and pct < self.required_valid_percent:
             out.append(f"valid {pct:.2f} % < {self.required_valid_percent:g} %")
@@ -105,6 +123,8 @@ class ProductReport:
             "freshness": [
                 {**f.__dict__, "status": f.status, "breach": f.breach} for f in self.freshness
             ],
+            "stored": self.stored,
+            "appended": self.appended,
             "breaches": self.breaches,
         }
 
@@ -286,12 +306,20 @@ def evaluate(
     messages: Iterable[bytes | str | Mapping[str, Any]],
     validator: Validator,
     probe: FreshnessProbe = no_read_models,
+    *,
+    stored: int | None = None,
+    appended: int | None = None,
 ) -> ProductReport:
-    """One product's report over its sample."""
+    """One product's report over its sample (and, when given, what the store held)."""
     completeness = next(
         (s.get("value") for s in contract.sla if s.get("property") == "completeness"), 100
     )
-    report = ProductReport(contract.domain, required_valid_percent=float(completeness))
+    report = ProductReport(
+        contract.domain,
+        required_valid_percent=float(completeness),
+        stored=stored,
+        appended=appended,
+    )
     by_type: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for m in messages:
         report.sampled += 1
@@ -320,9 +348,24 @@ def evaluate_all(
     samples: Mapping[str, list[Any]],
     validator: Validator,
     probe: FreshnessProbe = no_read_models,
+    *,
+    stored: Mapping[str, int] | None = None,
+    appended: Mapping[str, int] | None = None,
 ) -> list[ProductReport]:
-    """Reports for every product; a sample under "-" (unattributable) is its own report."""
-    reports = [evaluate(c, samples.get(d, []), validator, probe) for d, c in contracts.items()]
+    """Reports for every product; a sample under "-" (unattributable) is its own report.
+    `stored` / `appended`: events per product in the store / within the window (see
+    `per_product`); without them nothing is known of what there was to see."""
+    reports = [
+        evaluate(
+            c,
+            samples.get(d, []),
+            validator,
+            probe,
+            stored=None if stored is None else stored.get(d, 0),
+            appended=None if appended is None else appended.get(d, 0),
+        )
+        for d, c in contracts.items()
+    ]
     if samples.get("-"):
         stray = ProductReport("-")
         for m in samples["-"]:
@@ -335,3 +378,20 @@ def evaluate_all(
                 stray.valid += 1
         reports.append(stray)
     return reports
+
+
+def per_product(counts: Mapping[str, int], contracts: Mapping[str, Contract]) -> dict[str, int]:
+    """Events per aggregate type (the store's `event_counts`) -> events per data product, by
+    the aggregate types each contract's event schemas declare."""
+    owner = {
+        str(s.aggregate_type): c.domain
+        for c in contracts.values()
+        for s in c.events()
+        if s.aggregate_type
+    }
+    out: dict[str, int] = {}
+    for aggregate_type, n in counts.items():
+        domain = owner.get(aggregate_type)
+        if domain is not None:
+            out[domain] = out.get(domain, 0) + n
+    return out

@@ -255,6 +255,12 @@ class EventStore(ABC):
     def last_position(self) -> int:
         """Position of the newest event in the log; 0 when empty."""
 
+    @abstractmethod
+    def event_counts(self, since: datetime | None = None) -> dict[str, int]:
+        """Events per aggregate type (recorded at or after `since`, if given): what a check
+        needs to know that there was something to see (a contract test with no sample while
+        the store holds events is a breach, not a pass)."""
+
     # -- snapshots -------------------------------------------------------------------------
     @abstractmethod
     def save_snapshot(self, snapshot: Snapshot) -> None:

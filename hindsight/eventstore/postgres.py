@@ -404,6 +404,14 @@ class PostgresEventStore(SqlReads, EventStore):
         )
         return int(row[0]) if row else 0
 
+    def event_counts(self, since: datetime | None = None) -> dict[str, int]:
+        sql = "select aggregate_type, count(*) from hs_events"
+        params: tuple[datetime, ...] = ()
+        if since is not None:
+            sql, params = f"{sql} where recorded_at >= %s", (since,)
+        rows = self._conn().execute(f"{sql} group by aggregate_type", params).fetchall()
+        return {str(t): int(n) for t, n in rows}
+
     def last_position(self) -> int:
         row = self._conn().execute("select coalesce(max(position), 0) from hs_events").fetchone()
         return int(row[0]) if row else 0

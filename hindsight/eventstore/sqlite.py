@@ -315,6 +315,14 @@ class SQLiteEventStore(SqlReads, EventStore):
         )
         return int(version)
 
+    def event_counts(self, since: datetime | None = None) -> dict[str, int]:
+        sql = "select aggregate_type, count(*) from hs_events"
+        params: tuple[int, ...] = ()
+        if since is not None:
+            sql, params = f"{sql} where recorded_at >= ?", (to_micros(since),)
+        rows = self._conn().execute(f"{sql} group by aggregate_type", params).fetchall()
+        return {str(t): int(n) for t, n in rows}
+
     def last_position(self) -> int:
         (position,) = (
             self._conn().execute("select coalesce(max(position), 0) from hs_events").fetchone()

@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import TopicSpec, ensure_topics
+from hindsight import bootstrap
 from hindsight.contracts.cli import contracts_app
 from hindsight.contracts.ports import DOMAINS
 from hindsight.contracts.quality import sample_kafka
+from hindsight.events import NewEvent
 from hindsight.relay import topic_name
 from hindsight.settings import Settings, get_settings
 from tests.unit.hindsight.contracts.scenario import envelopes
@@ -75,6 +77,7 @@ def test_contract_test_reports_each_product_from_its_topic(
     out = tmp_path / "quality.json"
     args = ["test", "--results", str(out), "--freshness-dir", str(tmp_path / "lags")]
     monkeypatch.setenv("HINDSIGHT_KAFKA_TOPIC_PREFIX", prefix)
+    monkeypatch.setenv("HINDSIGHT_HOME", str(tmp_path))  # its own (empty) event store
     get_settings.cache_clear()
     try:
         clean = CliRunner().invoke(contracts_app, args)
@@ -90,5 +93,14 @@ def test_contract_test_reports_each_product_from_its_topic(
         report = {p["domain"]: p for p in json.loads(out.read_text())["products"]}
         assert report["customers"]["sampled"] == len(by_domain["customers"]) + 1
         assert report["customers"]["breaches"]
+
+        # the store holds inventory events that never reached their topic (a dead relay)
+        with bootstrap.store(get_settings()) as store:
+            store.append("stock", "sku-1", 0, [NewEvent("StockReceived", {"sku": "sku-1"})])
+        unseen = CliRunner().invoke(contracts_app, args)
+        assert unseen.exit_code == 1, unseen.output
+        report = {p["domain"]: p for p in json.loads(out.read_text())["products"]}
+        assert report["inventory"]["stored"] == 1 and report["inventory"]["sampled"] == 0
+        assert any("nothing sampled" in b for b in report["inventory"]["breaches"])
     finally:
         get_settings.cache_clear()

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from hindsight.contracts.model import default_contracts
-from hindsight.contracts.quality import NOT_MEASURED, evaluate, evaluate_all, route
+from hindsight.contracts.quality import NOT_MEASURED, evaluate, evaluate_all, per_product, route
 from hindsight.contracts.validator import Validator
 from tests.unit.hindsight.contracts.scenario import envelopes
 
@@ -82,3 +82,27 @@ def test_unattributable_messages_are_kept_and_fail() -> None:
     assert len(samples["-"]) == 2
     stray = evaluate_all(CONTRACTS, samples, VALIDATOR)[-1]
     assert stray.domain == "-" and stray.breaches
+
+
+def test_nothing_sampled_while_the_store_holds_the_products_events_is_a_breach() -> None:
+    report = evaluate(CONTRACTS["customers"], [], VALIDATOR, stored=12)
+    assert any("nothing sampled while the store holds 12" in b for b in report.breaches)
+    assert evaluate(CONTRACTS["customers"], [], VALIDATOR, stored=0).breaches == []
+
+
+def test_events_appended_in_the_window_that_reached_no_read_model_is_a_freshness_breach() -> None:
+    stalled = evaluate(CONTRACTS["orders"], _orders(), VALIDATOR, stored=9, appended=4)
+    assert any("4 events appended within the window" in b for b in stalled.breaches)
+    lags = {"orders": 1.5}  # one read model saw changes: the others are only not measured
+    flowing = evaluate(
+        CONTRACTS["orders"], _orders(), VALIDATOR, probe=lags.get, stored=9, appended=4
+    )
+    assert flowing.breaches == []
+    quiet = evaluate(CONTRACTS["orders"], _orders(), VALIDATOR, stored=9, appended=0)
+    assert quiet.breaches == []
+
+
+def test_store_counts_are_attributed_to_products_by_their_aggregate_types() -> None:
+    counts = per_product({"customer": 3, "order": 5, "payment": 2, "unknown": 7}, CONTRACTS)
+    assert counts["customers"] == 3 and counts["orders"] + counts.get("billing", 0) == 7
+    assert "unknown" not in counts
