@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from hindsight.contracts.expressions import ENGINE, RuleError, compile_rule
+from hindsight.contracts.metrics import SUPPORTED_METRICS
 from hindsight.contracts.model import (
     DATA_PRODUCTS,
     POLICIES_FILE,
@@ -237,15 +238,41 @@ def _lint_schema(c: Contract, s: Schema, p: Policies) -> list[Violation]:
         if f.pii_allowed_ports and f.classification not in p.restricted:
             v(where, "pii.allowance-port", "piiAllowedPorts on an unrestricted field")
         for rule in f.quality:
-            out += _lint_quality(c, where, rule)
+            out += _lint_property_quality(c, where, rule)
     for rule in s.quality:
         out += _lint_quality(c, s.name, rule)
     return out
 
 
+def _lint_property_quality(c: Contract, where: str, rule: dict[str, Any]) -> list[Violation]:
+    """A property's rule is one of the library metrics `contracts test` computes: any other
+    would be skipped by it, and a rule nobody evaluates must not look like a guarantee."""
+    metric = rule.get("metric")
+    if metric in SUPPORTED_METRICS:
+        return []
+    return [
+        Violation(
+            c.domain,
+            where,
+            "quality.unsupported",
+            f"{rule.get('name') or metric or rule.get('type')}: metric {metric!r} cannot be "
+            f"evaluated (supported: {', '.join(SUPPORTED_METRICS)})",
+        )
+    ]
+
+
 def _lint_quality(c: Contract, where: str, rule: dict[str, Any]) -> list[Violation]:
     if rule.get("type") != "custom" or rule.get("engine") != ENGINE:
-        return []
+        return [
+            Violation(
+                c.domain,
+                where,
+                "quality.unsupported",
+                f"{rule.get('name') or rule.get('type')}: a {rule.get('type')!r} rule "
+                f"(engine {rule.get('engine')!r}) cannot be evaluated; `contracts test` runs "
+                f"type 'custom' rules of engine {ENGINE!r}",
+            )
+        ]
     try:
         compile_rule(str(rule.get("implementation", "")))
     except RuleError as e:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hindsight.contracts.expressions import ENGINE, RuleError, compile_rule
+from hindsight.contracts.metrics import SUPPORTED_METRICS, values_at
 from hindsight.contracts.model import Contract, Schema
 from hindsight.contracts.validator import Invalid, Validator
 
@@ -241,9 +242,13 @@ def _threshold_ok(rule: Mapping[str, Any], failed: int, checked: int) -> tuple[b
 def _evaluate_schema_rules(schema: Schema, envelopes: list[dict[str, Any]]) -> list[RuleResult]:
     out: list[RuleResult] = []
     for rule in schema.quality:
+        name = str(rule.get("name") or rule.get("implementation") or rule.get("type"))
         if rule.get("type") != "custom" or rule.get("engine") != ENGINE:
+            # a rule this cannot run fails as an error: skipped, it would read as kept
+            why = f"cannot be evaluated: type {rule.get('type')!r}, engine {rule.get('engine')!r}"
+            dim = rule.get("dimension")
+            out.append(RuleResult(schema.name, name, dim, "error", 0, 0, False, why))
             continue
-        name = str(rule.get("name") or rule.get("implementation"))
         try:
             predicate = compile_rule(str(rule["implementation"]))
         except RuleError as e:
@@ -271,10 +276,16 @@ def _evaluate_schema_rules(schema: Schema, envelopes: list[dict[str, Any]]) -> l
                 detail,
             )  # fmt: skip
         )
-    for prop in schema.properties:
+    for prop in schema.walk():  # nested fields too: `data.tier`, `data.lines[].quantity`
         for rule in prop.quality:
             metric = rule.get("metric")
-            values = [env.get(prop.name) for env in envelopes]
+            values = [v for env in envelopes for v in values_at(env, prop.path)]
+            if metric not in SUPPORTED_METRICS:
+                why = f"cannot be evaluated: metric {metric!r}"
+                name = str(rule.get("name") or f"{prop.path}.{metric}")
+                dim = rule.get("dimension")
+                out.append(RuleResult(schema.name, name, dim, "error", 0, 0, False, why))
+                continue
             if metric == "duplicateValues":
                 counts = Counter(v for v in values if v is not None)
                 failed = sum(n - 1 for n in counts.values() if n > 1)
@@ -283,13 +294,11 @@ def _evaluate_schema_rules(schema: Schema, envelopes: list[dict[str, Any]]) -> l
             elif metric == "invalidValues":
                 valid = set((rule.get("arguments") or {}).get("validValues") or ())
                 failed = sum(v is not None and v not in valid for v in values)
-            else:
-                continue
             passed, detail = _threshold_ok(rule, failed, len(values))
             out.append(
                 RuleResult(
                     schema.name,
-                    str(rule.get("name") or f"{prop.name}.{metric}"),
+                    str(rule.get("name") or f"{prop.path}.{metric}"),
                     rule.get("dimension"),
                     str(rule.get("severity", "error")),
                     len(values),

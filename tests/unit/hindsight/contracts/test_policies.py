@@ -122,3 +122,16 @@ def test_lint_reads_contracts_from_a_directory(tmp_path: Path) -> None:
     raw["version"] = "one"
     contracts = load_all(write_root(tmp_path, raw))
     assert [v.rule for v in lint(contracts, POLICIES, PORTS)] == ["version"]
+
+
+def test_a_rule_the_contract_test_cannot_run_is_refused_by_name() -> None:
+    raw = minimal()
+    _registered(raw).setdefault("quality", []).append(
+        {"name": "orders_match_ledger", "type": "sql", "query": "select 1", "severity": "error"}
+    )
+    prop(_registered(raw), "data", "tier").setdefault("quality", []).append(
+        {"name": "tier_entropy", "metric": "entropy", "mustBeGreaterThan": 1}
+    )
+    found = {(x.rule, x.message.split(":")[0]) for x in _lint(raw)}
+    assert ("quality.unsupported", "orders_match_ledger") in found
+    assert ("quality.unsupported", "tier_entropy") in found

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from typing import Any
 
-from hindsight.contracts.model import default_contracts
+from hindsight.contracts.model import default_contracts, parse_contract
 from hindsight.contracts.quality import NOT_MEASURED, evaluate, evaluate_all, per_product, route
 from hindsight.contracts.validator import Validator
 from tests.unit.hindsight.contracts.scenario import envelopes
+from tests.unit.hindsight.contracts.support import minimal, prop, schema
 
 CONTRACTS = default_contracts()
 VALIDATOR = Validator(CONTRACTS)
@@ -106,3 +108,35 @@ def test_store_counts_are_attributed_to_products_by_their_aggregate_types() -> N
     counts = per_product({"customer": 3, "order": 5, "payment": 2, "unknown": 7}, CONTRACTS)
     assert counts["customers"] == 3 and counts["orders"] + counts.get("billing", 0) == 7
     assert "unknown" not in counts
+
+
+def test_a_rule_on_a_nested_field_is_evaluated_and_one_it_cannot_run_fails() -> None:
+    raw = minimal()
+    registered = schema(raw, "CustomerRegistered")
+    prop(registered, "data", "tier").setdefault("quality", []).append(
+        {
+            "name": "tier_known",
+            "metric": "invalidValues",
+            "mustBe": 0,
+            "arguments": {"validValues": ["standard"]},
+        }  # fmt: skip
+    )
+    registered.setdefault("quality", []).append({"name": "ledger", "type": "sql"})
+    contract = parse_contract(raw)
+    samples = [_registered(i, tier) for i, tier in enumerate(("standard", "gold", "standard"))]
+    rules = {r.name: r for r in evaluate(contract, samples, Validator({"c": contract})).rules}
+    assert (rules["tier_known"].checked, rules["tier_known"].failed) == (3, 1)
+    assert not rules["tier_known"].passed
+    assert not rules["ledger"].passed and "cannot be evaluated" in rules["ledger"].detail
+
+
+def _registered(i: int, tier: str) -> dict[str, Any]:
+    """A CustomerRegistered envelope of the minimal contract."""
+    at = "2026-01-01T00:00:00Z"
+    return {
+        "event_id": str(uuid.UUID(int=i + 1)), "event_type": "CustomerRegistered",
+        "schema_version": 1,
+        "aggregate_type": "customer", "aggregate_id": f"c{i}", "version": 1, "position": i + 1,
+        "occurred_at": at, "recorded_at": at, "correlation_id": None, "causation_id": None,
+        "data": {"customer_id": f"c{i}", "city": "Lyon", "country": "FR", "tier": tier},
+    }  # fmt: skip
