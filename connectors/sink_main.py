@@ -21,8 +21,11 @@ from connectors.freshness import freshness_dir
 from connectors.neo4j_sink import Neo4jSink
 from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig
 from hindsight.contracts import ports
+from hindsight.contracts.model import load_all
+from hindsight.contracts.policies import load_policies
 from hindsight.plugins import read_models
 from hindsight.settings import Settings
+from pipelines.disclosure import OutputGuard, guard_for
 
 SinkName = Literal["elasticsearch", "neo4j"]
 
@@ -55,6 +58,15 @@ def build_sink(name: SinkName, settings: Settings) -> Sink:
     raise ValueError(f"unknown sink {name!r}; expected elasticsearch or neo4j")
 
 
+def output_guard(settings: Settings) -> OutputGuard:
+    """What each read-model output may carry, from the deployment's contracts and plug-in."""
+    return guard_for(
+        load_all(*settings.contracts_dirs),
+        load_policies(),
+        read_models(settings.read_models).graph_patterns,
+    )
+
+
 def build_worker(
     name: SinkName,
     settings: Settings,
@@ -74,6 +86,7 @@ def build_worker(
         freshness_dir=freshness_dir(settings),
         dlq_topic=f"{settings.kafka_topic_prefix}.dlq",  # the job's DLQ, of this deployment
         instance_id=f"{settings.kafka_topic_prefix}-sink-{name}-{settings.sink_instance}",
+        guard=output_guard(settings).problem,
     )
     return SinkWorker(sink or build_sink(name, settings), config)
 

@@ -213,6 +213,9 @@ class WorkerConfig:
     # at once instead of after the dead member's session times out (45 s); two live workers
     # with one id fence each other, so each worker of a sink needs its own
     instance_id: str | None = None
+    # why an output may not be written (a field its contract does not release to this port:
+    # pipelines.disclosure), or None: such an output is dead-lettered, never written
+    guard: Callable[[Output], str | None] | None = None
 
 
 @dataclass
@@ -345,6 +348,10 @@ class SinkWorker:
                 output = parse_output(msg.value(), self.sink)
             except InvalidOutput as err:
                 dead.append((msg, str(err)))
+                continue
+            refused = self.config.guard(output) if self.config.guard is not None else None
+            if refused is not None:
+                dead.append((msg, f"disclosure: {refused}"))
                 continue
             by_output[id(output)] = msg
             outputs.append(output)

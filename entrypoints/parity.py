@@ -27,6 +27,7 @@ from elasticsearch.helpers import scan
 from neo4j import GraphDatabase
 
 from connectors.neo4j_sink import Neo4jSink
+from connectors.sink_main import output_guard
 from hindsight import bootstrap
 from hindsight.plugins import load, read_models
 from hindsight.settings import Settings
@@ -67,8 +68,8 @@ def expected_outputs(s: Settings) -> dict[OutputKey, Output]:
     """The reference projection of everything the store holds, by the deployment's own
     projections (settings.projections)."""
     projections = [p for stage in load(s.projections) for p in stage]
-    with bootstrap.store(s) as store:
-        return project_store(store, projections)
+    with bootstrap.store(s) as store:  # guarded: a projection leaking PII fails here, loudly
+        return project_store(store, projections, guard=output_guard(s))
 
 
 def read_model_parity(s: Settings, expected: Mapping[OutputKey, Output]) -> Parity:

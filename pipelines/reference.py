@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from hindsight.events import Envelope
+from pipelines.disclosure import OutputGuard
 from pipelines.model import Event, Output, Projection
 from pipelines.runtime import INTERNAL, KeyState, route_all, step
 
@@ -23,7 +24,10 @@ class ReferenceProjector:
     """Folds events into per-(projection, key) states held in a dict; keeps the latest
     output per (sink, target, id), as the version-guarded sinks do."""
 
-    def __init__(self, projections: Sequence[Projection]) -> None:
+    def __init__(self, projections: Sequence[Projection], guard: OutputGuard | None = None) -> None:
+        """`guard`: every read-model output is checked on the way out, and a field its contract
+        does not release to the port raises PiiLeak (what the sink workers dead-letter)."""
+        self.guard = guard
         self.projections = list(projections)
         self.by_name = {p.name: p for p in self.projections}
         self.states: dict[tuple[str, str], KeyState] = {}
@@ -48,6 +52,8 @@ class ReferenceProjector:
                         self._keep(out)
 
     def _keep(self, out: Output) -> None:
+        if self.guard is not None:
+            self.guard.check([out])
         k = (out.sink, out.target, out.id)
         held = self._latest.get(k)
         if held is None or out.version > held.version:
@@ -62,10 +68,14 @@ class _Store(Protocol):
 
 
 def project_store(
-    store: _Store, projections: Sequence[Projection], *, page: int = 5000
+    store: _Store,
+    projections: Sequence[Projection],
+    *,
+    page: int = 5000,
+    guard: OutputGuard | None = None,
 ) -> dict[OutputKey, Output]:
     """Every output of the whole stored history, read in position order (upcast by the store)."""
-    projector = ReferenceProjector(projections)
+    projector = ReferenceProjector(projections, guard)
     position = 0
     while batch := store.read_all(position, page):
         projector.feed(e.to_dict() for e in batch)

@@ -4,14 +4,16 @@ Deny by default: a restricted field (policies.yaml `classification.restricted`, 
 quasi-identifier) reaches a read-model port only if its contract lists that port in the
 field's `piiAllowedPorts`. The Kafka topic is the domain's own log, not a read model, so it
 carries every field. Projections call `redact(envelope, port)` before building a document (or
-`allowed_event_fields` once per event type), so a field the owning team has not released can
-never leak into Elasticsearch or Neo4j, even if a projection author maps it by mistake.
+`allowed_event_fields` once per event type); and because an author can forget to, the platform
+checks every output where it leaves the projection (`pipelines/disclosure.py`): a field the
+owning team has not released to that port fails the reference projection and is dead-lettered
+by the job instead of written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -28,6 +30,11 @@ class Disclosure:
     by_event: Mapping[tuple[str, str], frozenset[str]]  # (event_type, port) -> allowed fields
     by_domain: Mapping[tuple[str, str], frozenset[str]]  # (domain, port) -> allowed fields
     ports: frozenset[str]
+    # (domain, port) -> restricted data fields of the domain's events NOT released to the port
+    denied: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+
+    def denied_fields(self, domain: str, port: str) -> frozenset[str]:
+        return self.denied.get((domain, port), frozenset())
 
     def allowed_event_fields(self, event_type: str, port: str) -> frozenset[str]:
         try:
@@ -54,6 +61,7 @@ def compile_disclosure(contracts: Mapping[str, Contract], policies: Policies) ->
     ports = set(FULL_PORTS) | set(policies.read_model_ports)
     by_event: dict[tuple[str, str], frozenset[str]] = {}
     by_domain: dict[tuple[str, str], frozenset[str]] = {}
+    denied: dict[tuple[str, str], frozenset[str]] = {}
     for c in contracts.values():
         domain_all: dict[str, set[str]] = {p: set() for p in ports}
         domain_denied: dict[str, set[str]] = {p: set() for p in ports}
@@ -74,7 +82,8 @@ def compile_disclosure(contracts: Mapping[str, Contract], policies: Policies) ->
         for port in ports:
             # A name denied in any event of the domain is denied for the domain: the safe side.
             by_domain[(c.domain, port)] = frozenset(domain_all[port] - domain_denied[port])
-    return Disclosure(by_event, by_domain, frozenset(ports))
+            denied[(c.domain, port)] = frozenset(domain_denied[port])
+    return Disclosure(by_event, by_domain, frozenset(ports), denied)
 
 
 @cache

@@ -250,13 +250,24 @@ def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
     start = [TopicPartition(dlq, 0, 0)]
     garbage = b"\x00not an output " + uuid.uuid4().bytes
     wrong_target = orjson.dumps({**product(8).to_dict(), "target": "nope"})
-    env.produce([product(1), (b"k-garbage", garbage), (b"k-target", wrong_target), product(2)])
+    # a projection that mapped a field the customers contract keeps from Elasticsearch
+    body = {"customer_id": "c1", "name": "Ada", "email": "ada@example.com", "version": 1}
+    leak = orjson.dumps(Output("elasticsearch", "customers", "c1", 1, body).to_dict())
+    env.produce(
+        [
+            product(1),
+            (b"k-garbage", garbage),
+            (b"k-target", wrong_target),
+            (b"k-leak", leak),
+            product(2),
+        ]  # fmt: skip
+    )
 
     stats = worker(env).run(until_idle_s=2)
 
     assert sorted(env.docs()) == ["p1", "p2"]
-    assert (stats.consumed, stats.written, stats.dead_lettered) == (4, 2, 2)
-    assert env.committed() == 4
+    assert (stats.consumed, stats.written, stats.dead_lettered) == (5, 2, 3)
+    assert env.committed() == 5
     reader = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
@@ -267,7 +278,7 @@ def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
     reader.assign(start)
     mine: dict[bytes, dict[str, Any]] = {}
     deadline = time.monotonic() + 30
-    while len(mine) < 2 and time.monotonic() < deadline:
+    while len(mine) < 3 and time.monotonic() < deadline:
         msg = reader.poll(0.5)
         if msg is None or msg.error():
             continue
@@ -276,7 +287,8 @@ def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
             mine[msg.key()] = {**letter, "headers": dict(msg.headers() or [])}
     reader.close()
     admin.delete_topics([dlq])[dlq].result(30)
-    assert set(mine) == {b"k-garbage", b"k-target"}
+    assert set(mine) == {b"k-garbage", b"k-target", b"k-leak"}
+    assert "disclosure" in mine[b"k-leak"]["reason"] and "email" in mine[b"k-leak"]["reason"]
     assert base64.b64decode(mine[b"k-garbage"]["original"]) == garbage
     assert "not JSON" in mine[b"k-garbage"]["reason"]
     assert base64.b64decode(mine[b"k-target"]["original"]) == wrong_target
