@@ -235,7 +235,13 @@ def test_cmd(
 ) -> None:
     """Sample events; report validity, quality rules and freshness; exit non-zero on a breach
     (also when the store holds a product's events and nothing of them was seen)."""
-    from hindsight.contracts.quality import evaluate_all, per_product, route, sample_kafka
+    from hindsight.contracts.quality import (
+        evaluate_all,
+        per_product,
+        route,
+        sample_kafka,
+        topic_records,
+    )
     from hindsight.contracts.validator import Validator
 
     contracts = load_all(root)
@@ -249,6 +255,7 @@ def test_cmd(
             since = datetime.now(UTC) - timedelta(seconds=window)
             stored = per_product(store.event_counts(), contracts)
             appended = per_product(store.event_counts(since=since), contracts)
+    on_topic = None
     if envelopes is not None:
         samples = route(envelopes.read_bytes().splitlines(), contracts)
         samples = {d: [m for m in ms if m.strip()] for d, ms in samples.items()}
@@ -271,6 +278,7 @@ def test_cmd(
                 limit=limit,
                 on_message=lambda: progress.advance(task),
             )
+        on_topic = topic_records(bootstrap or get_settings().kafka_bootstrap, topics)
     if probe:
         module, _, attr = probe.partition(":")
         freshness = getattr(importlib.import_module(module), attr or "probe")
@@ -281,17 +289,19 @@ def test_cmd(
         lags = freshness_from or freshness_dir(get_settings())
         freshness = SinkFreshness(lags, window_s=window)
     reports = evaluate_all(
-        contracts, samples, validator, freshness, stored=stored, appended=appended
-    )
+        contracts, samples, validator, freshness, stored=stored, appended=appended,
+        on_topic=on_topic,
+    )  # fmt: skip
     table = Table(title="contract tests")
-    for col in ("product", "sampled", "valid %", "rules", "freshness", "breaches"):
+    for col in ("product", "sampled", "valid %", "complete %", "rules", "freshness", "breaches"):
         table.add_column(col)
     for r in reports:
         passed = sum(q.passed for q in r.rules)
         fresh = _freshness_cell(r.freshness)
         pct = "-" if r.valid_percent is None else f"{r.valid_percent:.2f}"
+        complete = "-" if r.complete_percent is None else f"{r.complete_percent:.2f}"
         table.add_row(
-            r.domain, str(r.sampled), pct, f"{passed}/{len(r.rules)} passed", fresh,
+            r.domain, str(r.sampled), pct, complete, f"{passed}/{len(r.rules)} passed", fresh,
             "[red]" + "; ".join(r.breaches) + "[/]" if r.breaches else "[green]none[/]",
         )  # fmt: skip
     console.print(table)

@@ -83,10 +83,30 @@ class ProductReport:
     required_valid_percent: float = 100.0
     stored: int | None = None  # the product's events in the store (None: not asked)
     appended: int | None = None  # of those, recorded within the freshness window
+    required_complete_percent: float = 100.0  # the contract's completeness SLA
+    version_gaps: int = 0  # versions missing between an aggregate's first and last in the sample
+    on_topic: int | None = None  # records on the product's topic (None: not asked)
 
     @property
     def valid_percent(self) -> float | None:
         return 100.0 * self.valid / self.sampled if self.sampled else None
+
+    @property
+    def missing(self) -> int:
+        """Events known to be absent: holes in the sample's version sequences, and stored
+        events beyond what the topic holds (a lower bound: a duplicate can hide a loss)."""
+        short = max(0, (self.stored or 0) - self.on_topic) if self.on_topic is not None else 0
+        return self.version_gaps + short
+
+    @property
+    def complete_percent(self) -> float | None:
+        """Completeness as it says: the share of the events that should be there that are.
+        Measured against the store when it was asked, else against the sample's versions."""
+        if self.stored:
+            expected, present = self.stored, max(0, self.stored - self.missing)
+        else:  # the sample alone: its events and the holes between them
+            expected, present = self.valid + self.version_gaps, self.valid
+        return 100.0 * present / expected if expected else None
 
     @property
     def breaches(self) -> list[str]:
@@ -104,6 +124,13 @@ class ProductReport:
         pct = self.valid_percent
         if pct is not None and pct < self.required_valid_percent:
             out.append(f"valid {pct:.2f} % < {self.required_valid_percent:g} %")
+        complete = self.complete_percent
+        if complete is not None and complete < self.required_complete_percent:
+            out.append(
+                f"complete {complete:.2f} % < {self.required_complete_percent:g} % "
+                f"({self.version_gaps} versions missing in the sample, "
+                f"{self.missing - self.version_gaps} stored events not on the topic)"
+            )
         out += [f"rule {r.schema}.{r.name}: {r.detail}" for r in self.rules if r.breach]
         out += [
             f"freshness {f.read_model}: lag {f.lag_seconds:.1f} s > {f.sla_seconds:g} s"
@@ -118,6 +145,9 @@ class ProductReport:
             "sampled": self.sampled,
             "valid": self.valid,
             "valid_percent": self.valid_percent,
+            "complete_percent": self.complete_percent,
+            "version_gaps": self.version_gaps,
+            "on_topic": self.on_topic,
             "reasons": dict(self.reasons),
             "examples": self.examples,
             "rules": [r.__dict__ | {"breach": r.breach} for r in self.rules],
@@ -210,6 +240,30 @@ def sample_kafka(
                         on_message()
                 consumer.unassign()
             out[domain] = values
+    finally:
+        consumer.close()
+    return out
+
+
+def topic_records(
+    bootstrap: str, topics: Mapping[str, str], timeout: float = 10.0
+) -> dict[str, int]:
+    """Records each topic holds ({domain: topic} -> {domain: count}; 0 for a missing topic)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "hindsight-contract-test"})
+    out: dict[str, int] = {}
+    try:
+        for domain, topic in topics.items():
+            meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+            if meta is None or meta.error is not None:
+                out[domain] = 0
+                continue
+            marks = [
+                consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+                for p in meta.partitions
+            ]
+            out[domain] = sum(high - low for low, high in marks)
     finally:
         consumer.close()
     return out
@@ -318,17 +372,22 @@ def evaluate(
     *,
     stored: int | None = None,
     appended: int | None = None,
+    on_topic: int | None = None,
 ) -> ProductReport:
-    """One product's report over its sample (and, when given, what the store held)."""
+    """One product's report over its sample (and, when given, what the store held and how
+    many records its topic holds). Every event must validate; completeness is the contract's
+    SLA on what is missing (see ProductReport.complete_percent)."""
     completeness = next(
         (s.get("value") for s in contract.sla if s.get("property") == "completeness"), 100
     )
     report = ProductReport(
         contract.domain,
-        required_valid_percent=float(completeness),
+        required_complete_percent=float(completeness),
         stored=stored,
         appended=appended,
+        on_topic=on_topic,
     )
+    versions: dict[tuple[str, str], set[int]] = defaultdict(set)
     by_type: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for m in messages:
         report.sampled += 1
@@ -339,6 +398,9 @@ def evaluate(
             continue
         report.valid += 1
         by_type[(result["event_type"], result["schema_version"])].append(result)
+        versions[(result["aggregate_type"], result["aggregate_id"])].add(int(result["version"]))
+    # the sample starts mid-stream, so only holes between an aggregate's first and last count
+    report.version_gaps = sum(max(v) - min(v) + 1 - len(v) for v in versions.values())
     for schema in contract.events():
         sample = by_type.get((str(schema.event_type), int(schema.schema_version or 0)), [])
         report.rules += _evaluate_schema_rules(schema, sample)
@@ -360,6 +422,7 @@ def evaluate_all(
     *,
     stored: Mapping[str, int] | None = None,
     appended: Mapping[str, int] | None = None,
+    on_topic: Mapping[str, int] | None = None,
 ) -> list[ProductReport]:
     """Reports for every product; a sample under "-" (unattributable) is its own report.
     `stored` / `appended`: events per product in the store / within the window (see
@@ -372,6 +435,7 @@ def evaluate_all(
             probe,
             stored=None if stored is None else stored.get(d, 0),
             appended=None if appended is None else appended.get(d, 0),
+            on_topic=None if on_topic is None else on_topic.get(d),
         )
         for d, c in contracts.items()
     ]

@@ -140,3 +140,32 @@ def _registered(i: int, tier: str) -> dict[str, Any]:
         "occurred_at": at, "recorded_at": at, "correlation_id": None, "causation_id": None,
         "data": {"customer_id": f"c{i}", "city": "Lyon", "country": "FR", "tier": tier},
     }  # fmt: skip
+
+
+def test_completeness_counts_what_is_missing_not_what_is_invalid() -> None:
+    events = [e for e in _orders() if e["aggregate_type"] == "order"]
+    whole = evaluate(CONTRACTS["orders"], events, VALIDATOR)
+    assert whole.version_gaps == 0 and whole.complete_percent == 100.0
+    stream = max({e["aggregate_id"] for e in events}, key=lambda a: sum(
+        e["aggregate_id"] == a for e in events))  # fmt: skip
+    versions = sorted(e["version"] for e in events if e["aggregate_id"] == stream)
+    assert len(versions) >= 3, "the scenario has an order with three versions or more"
+    middle = versions[1]
+    holed = [e for e in events if not (e["aggregate_id"] == stream and e["version"] == middle)]
+    report = evaluate(CONTRACTS["orders"], holed, VALIDATOR)
+    assert report.version_gaps == 1 and report.valid_percent == 100.0
+    assert report.complete_percent is not None and report.complete_percent < 100
+    assert any("1 versions missing" in b for b in report.breaches)
+
+
+def test_stored_events_the_topic_does_not_hold_are_missing() -> None:
+    events = _orders()
+    report = evaluate(
+        CONTRACTS["orders"], events, VALIDATOR, stored=len(events) + 3, on_topic=len(events)
+    )
+    assert report.missing == 3
+    assert any("3 stored events not on the topic" in b for b in report.breaches)
+    fine = evaluate(
+        CONTRACTS["orders"], events, VALIDATOR, stored=len(events), on_topic=len(events) + 9
+    )  # duplicates on the topic are at least once, not missing
+    assert fine.missing == 0 and fine.complete_percent == 100.0
