@@ -2,20 +2,22 @@
 
 An aggregate decides alone, so a command whose effect spans aggregates (placing an order
 reserves stock; cancelling releases it and refunds) becomes a list of `Step`s. `plan` is
-pure: it reads current state only through the `load` function it is given. `run` executes a
-plan as a saga through a caller-supplied `execute` (load, decide, append); if a step fails it
-undoes, in reverse, the steps that did emit events, then re-raises the original error.
+pure: it reads current state only through the `load` function it is given. The command
+handler (hindsight.commands) decides every step in memory, each against the state the steps
+before it left, and appends all of them in one transaction with the expected version of every
+stream it read: a step that refuses (not enough stock on a later line, paying twice) fails the
+command and nothing is written, so no step ever needs undoing, and a concurrent change to any
+stream read fails the command with a conflict instead of running a stale plan.
 
 Ordering rule: the step on the aggregate the user addressed runs first, as the gatekeeper,
 so its invariants (no paying twice, no cancelling a shipped order) are checked before any
 side effect. PlaceOrder is the exception: stock is the constraint that can fail, so the
-reservations run first and are compensated if a later one (or the order itself) fails.
-Effects after a gatekeeper cannot fail in a consistent history, so they have no compensation.
+reservations are decided first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,6 @@ from commerce.base import Command
 from commerce.billing import CapturePayment, RefundPayment
 from commerce.inventory import ReleaseStock, ReserveStock, ShipStock
 from commerce.orders import ORDER, CancelOrder, Order, OrderStatus, PayOrder, PlaceOrder, ShipOrder
-from hindsight.events import NewEvent
 
 # (aggregate_type, aggregate_id) -> that aggregate's current state (initial() if no events).
 Load = Callable[[str, str], Any]
@@ -31,24 +32,15 @@ Load = Callable[[str, str], Any]
 
 @dataclass(frozen=True)
 class Step:
-    """One command for one aggregate.
-
-    `compensation` undoes this step if a later step fails; run it only if this step emitted
-    events (a no-op step must not be undone: it did nothing, and the state it found may
-    belong to an earlier, successful flow). `pinned` marks a step whose aggregate `plan`
-    loaded: append it with the expected version of the state that was loaded, so a
-    concurrent change fails the flow with a conflict instead of running a stale plan.
-    """
+    """One command for one aggregate."""
 
     aggregate_type: str
     aggregate_id: str
     command: Command
-    compensation: Command | None = None
-    pinned: bool = False
 
 
-def step(command: Command, compensation: Command | None = None, *, pinned: bool = False) -> Step:
-    return Step(command.aggregate_type, command.aggregate_id, command, compensation, pinned)
+def step(command: Command) -> Step:
+    return Step(command.aggregate_type, command.aggregate_id, command)
 
 
 def plan(command: Command, load: Load) -> list[Step]:
@@ -56,16 +48,13 @@ def plan(command: Command, load: Load) -> list[Step]:
     match command:
         case PlaceOrder():
             reserve = [
-                step(
-                    ReserveStock(line.product_id, command.order_id, line.quantity),
-                    ReleaseStock(line.product_id, command.order_id),
-                )
+                step(ReserveStock(line.product_id, command.order_id, line.quantity))
                 for line in command.lines
             ]
             return [*reserve, step(command)]
         case PayOrder():
             order = _order(load, command.order_id)
-            steps = [step(command, pinned=True)]
+            steps = [step(command)]
             amount = order.total_cents if command.amount_cents is None else command.amount_cents
             if order.customer_id is not None and amount > 0:
                 capture = CapturePayment(
@@ -76,10 +65,10 @@ def plan(command: Command, load: Load) -> list[Step]:
         case ShipOrder():
             order = _order(load, command.order_id)
             ship = [step(ShipStock(line.product_id, command.order_id)) for line in order.lines]
-            return [step(command, pinned=True), *ship]
+            return [step(command), *ship]
         case CancelOrder():
             order = _order(load, command.order_id)
-            steps = [step(command, pinned=True)]
+            steps = [step(command)]
             steps += [step(ReleaseStock(line.product_id, command.order_id)) for line in order.lines]
             if order.status is OrderStatus.PAID and order.paid_cents > 0:
                 refund = RefundPayment(command.order_id, f"order cancelled: {command.reason}")
@@ -93,37 +82,3 @@ def _order(load: Load, order_id: str) -> Order:
     if not isinstance(state, Order):
         raise TypeError(f"load({ORDER!r}, {order_id!r}) returned {type(state).__name__}")
     return state
-
-
-Execute = Callable[[Step], Sequence[NewEvent]]
-
-
-def run(steps: Sequence[Step], execute: Execute) -> list[tuple[Step, Sequence[NewEvent]]]:
-    """Run `steps` in order through `execute` (which must load, decide and append one step).
-
-    On any exception, compensate the steps that emitted events, latest first, then re-raise
-    the original exception; a compensation that itself fails is recorded as a note on it.
-    Returns each step with the events it emitted.
-    """
-    done: list[tuple[Step, Sequence[NewEvent]]] = []
-    for current in steps:
-        try:
-            events = execute(current)
-        except Exception as err:
-            _compensate(done, execute, err)
-            raise
-        done.append((current, events))
-    return done
-
-
-def _compensate(
-    done: Sequence[tuple[Step, Sequence[NewEvent]]], execute: Execute, err: Exception
-) -> None:
-    for previous, events in reversed(done):
-        if not events or previous.compensation is None:
-            continue
-        undo = step(previous.compensation)
-        try:
-            execute(undo)
-        except Exception as undo_err:  # keep undoing the rest; report every failure
-            err.add_note(f"compensation {undo.command!r} failed: {undo_err!r}")

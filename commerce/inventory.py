@@ -5,7 +5,7 @@ or shipping needs only the order id and can never touch another order's units. I
 0 <= reserved <= on_hand, i.e. a reservation never exceeds on hand minus already reserved.
 
 Releasing a reservation that does not exist is a no-op rather than an error: it is what a
-saga's compensation or a cancel of an order whose stock was never reserved asks for, and
+cancel of an order whose stock was never reserved (or was already released) asks for, and
 doing nothing is the correct outcome there.
 """
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from commerce import AGGREGATES, EVENT_TYPES, aggregate_for
 from commerce.base import Command
-from commerce.flows import Step, plan, run
+from commerce.flows import Step, plan
 from commerce.schema import EVENTS, validate
 from hindsight.aggregate import Aggregate
 from hindsight.events import NewEvent
@@ -50,7 +50,9 @@ def given(*commands: Command) -> tuple[Any, list[NewEvent]]:
 
 
 class MemoryStore:
-    """A minimal in-memory event store: enough to run flows end to end in a unit test."""
+    """A minimal in-memory event store that handles a command the way the command handler
+    does: every step of its flow decided against the state the steps before it left, and
+    all of them kept or none (a refusal anywhere writes nothing)."""
 
     def __init__(self) -> None:
         self.streams: dict[tuple[str, str], list[NewEvent]] = {}
@@ -61,16 +63,23 @@ class MemoryStore:
             AGGREGATES[aggregate_type], self.streams.get((aggregate_type, aggregate_id), [])
         )
 
-    def execute(self, step: Step) -> list[NewEvent]:
-        aggregate = AGGREGATES[step.aggregate_type]
-        events = decide(aggregate, self.load(step.aggregate_type, step.aggregate_id), step.command)
-        stream = self.streams.setdefault((step.aggregate_type, step.aggregate_id), [])
-        stream += events
-        self.log += [(step.aggregate_type, step.aggregate_id, e) for e in events]
-        return events
-
     def handle(self, command: Command) -> list[tuple[Step, Sequence[NewEvent]]]:
-        return run(plan(command, self.load), self.execute)
+        staged: dict[tuple[str, str], list[NewEvent]] = {}
+
+        def state(aggregate_type: str, aggregate_id: str) -> Any:
+            key = (aggregate_type, aggregate_id)
+            return fold(AGGREGATES[aggregate_type], self.streams.get(key, []) + staged.get(key, []))
+
+        done: list[tuple[Step, Sequence[NewEvent]]] = []
+        for step in plan(command, self.load):
+            aggregate = AGGREGATES[step.aggregate_type]
+            events = decide(aggregate, state(step.aggregate_type, step.aggregate_id), step.command)
+            staged.setdefault((step.aggregate_type, step.aggregate_id), []).extend(events)
+            done.append((step, events))
+        for step, events in done:  # every step decided: keep them all, in step order
+            self.streams.setdefault((step.aggregate_type, step.aggregate_id), []).extend(events)
+            self.log += [(step.aggregate_type, step.aggregate_id, e) for e in events]
+        return done
 
     def event_types(self) -> list[str]:
         return [e.event_type for _, _, e in self.log]
