@@ -61,14 +61,20 @@ def _wait_job_recovered(d: Deployment, o: Observed, restores_before: int) -> Non
     o.note(f"no checkpoint restored within 30 s: the job ({d.job_state()}) rode it out")
 
 
-def taskmanager_killed(d: Deployment, o: Observed) -> None:
-    before, _ = _restores(d)
-    pid = d.kill_server("flink-taskmanager")
-    o.note(f"TaskManager (pid {pid}) killed -9")
-    time.sleep(2)
-    d.start_server("flink-taskmanager")
-    o.note("TaskManager started again")
-    _wait_job_recovered(d, o, before)
+def server_killed(name: str, pause_s: float) -> Callable[[Deployment, Observed], None]:
+    """`kill -9` a server the job depends on, start it again after `pause_s`, and wait until
+    every task runs (reporting the checkpoint the job restored, if it had to)."""
+
+    def inject(d: Deployment, o: Observed) -> None:
+        before, _ = _restores(d)
+        pid = d.kill_server(name)
+        o.note(f"{name} (pid {pid}) killed -9")
+        time.sleep(pause_s)
+        d.start_server(name)
+        o.note(f"{name} started again")
+        _wait_job_recovered(d, o, before)
+
+    return inject
 
 
 def jobmanager_killed(d: Deployment, o: Observed) -> None:
@@ -108,16 +114,6 @@ def server_down(name: str, seconds: float, sink: str) -> Callable[[Deployment, O
         o.log_must_say[sink] = ["unavailable", "available again"]
 
     return inject
-
-
-def kafka_killed(d: Deployment, o: Observed) -> None:
-    before, _ = _restores(d)
-    pid = d.kill_server("kafka")
-    o.note(f"Kafka broker (pid {pid}) killed -9")
-    time.sleep(5)
-    d.start_server("kafka")
-    o.note("Kafka broker started again")
-    _wait_job_recovered(d, o, before)
 
 
 def process_killed(name: str, pause_s: float = 1.0) -> Callable[[Deployment, Observed], None]:
@@ -181,7 +177,7 @@ CASES: list[Case] = [
     Case(
         "taskmanager-killed",
         "TaskManager kill -9, started again: the job recovers from its checkpoint",
-        taskmanager_killed,
+        server_killed("flink-taskmanager", pause_s=2),
     ),
     Case(
         "sink-elasticsearch-killed",
@@ -211,7 +207,7 @@ CASES: list[Case] = [
     Case(
         "kafka-killed",
         "Kafka broker kill -9, started again: relay, job and sinks reconnect",
-        kafka_killed,
+        server_killed("kafka", pause_s=5),
     ),
     Case(
         "jobmanager-killed",
