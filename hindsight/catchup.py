@@ -1,6 +1,10 @@
 """How far the read models are behind the log: the reference projection of the store is what
-Elasticsearch and Neo4j must hold; progress is how many documents and nodes already match it
-at their final version."""
+Elasticsearch and Neo4j must hold; progress is how many documents and primary nodes already
+match it. A search document matches when its content equals the reference's body (not only
+its version); a graph's primary node (the label its pattern MERGEs first) when it is at the
+reference's version. Any domain's plug-in: projections, indices and patterns come from the
+settings. (The element-by-element graph comparison, relationships included, is
+entrypoints/parity.py, which the fault suite uses.)"""
 
 from __future__ import annotations
 
@@ -12,37 +16,42 @@ from pipelines.model import Output
 
 def expected_outputs(settings: Settings) -> dict[tuple[str, str, str], Output]:
     from hindsight import bootstrap
-    from pipelines.commerce_projections import PROJECTIONS
+    from hindsight.plugins import load
     from pipelines.reference import project_store
 
+    projections = [p for stage in load(settings.projections) for p in stage]
     with bootstrap.store(settings) as store:
-        return project_store(store, PROJECTIONS)
+        return project_store(store, projections)
 
 
 def caught_up(settings: Settings, expected: dict[tuple[str, str, str], Output]) -> tuple[int, int]:
-    """(matching, wanted): documents and primary nodes at the version the reference expects."""
+    """(matching, wanted): documents equal to the reference, primary nodes at its version."""
     from elasticsearch import Elasticsearch
     from elasticsearch.helpers import scan
     from neo4j import GraphDatabase
 
-    want_es = {(o.target, o.id): o.version for o in expected.values() if o.sink == "elasticsearch"}
+    from hindsight.plugins import read_models
+
+    models = read_models(settings.read_models)
+    want_es = {(o.target, o.id): o.body for o in expected.values() if o.sink == "elasticsearch"}
     want_graph = {(o.target, o.id): o.version for o in expected.values() if o.sink == "neo4j"}
     matching = 0
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
-    for alias in {t for t, _ in want_es}:
+    for alias in {t for t, _ in want_es} & set(models.index_specs):
         name = f"{settings.es_alias_prefix}{alias}"
         if not es.indices.exists_alias(name=name):
             continue
-        for hit in scan(es, index=name, _source=["version"], query={"query": {"match_all": {}}}):
-            if want_es.get((alias, hit["_id"])) == hit["_source"].get("version"):
+        for hit in scan(es, index=name, query={"query": {"match_all": {}}}):
+            if want_es.get((alias, hit["_id"])) == hit["_source"]:
                 matching += 1
-    labels = {"customer": "Customer", "order": "Order", "product": "Product"}
     auth = (settings.neo4j_user, settings.neo4j_password)
     with GraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver:
-        for target, label in labels.items():
+        for target, pattern in models.graph_patterns.items():
+            label = pattern.node_labels()[0]
+            key = next((prop for lbl, prop in pattern.unique if lbl == label), "id")
             records, _, _ = driver.execute_query(
-                f"MATCH (n:{settings.neo4j_label_prefix}{label}) WHERE n.version IS NOT NULL "
-                "RETURN n.id AS id, n.version AS version"
+                f"MATCH (n:`{settings.neo4j_label_prefix}{label}`) WHERE n.version IS NOT NULL "
+                f"RETURN n.`{key}` AS id, n.version AS version"
             )
             matching += sum(1 for r in records if want_graph.get((target, r["id"])) == r["version"])
     return matching, len(want_es) + len(want_graph)

@@ -48,7 +48,7 @@ def wait_for_read_models(s: Settings, timeout: float) -> None:
         TextColumn("[bold]read models"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("documents and nodes at their final version"),
+        TextColumn("documents equal to the reference, graph nodes at its version"),
         TimeElapsedColumn(),
     )
     deadline = time.monotonic() + timeout
