@@ -122,3 +122,18 @@ def build_stream(app: Application[UUID], n: int) -> UUID:
 def load_total(app: Application[UUID], aggregate_id: UUID) -> int:
     counter: Counter = app.repository.get(aggregate_id)
     return counter.total
+
+
+def mapper_recorder_append(app: Application[UUID], batches: int, size: int) -> int:
+    """The library's storage path under save: domain events through its mapper into stored
+    events, then `recorder.insert_events`, without Application.save's bookkeeping. The
+    like-for-like counterpart of Hindsight's `store.append` (which takes ready event data)."""
+    recorder: Any = app.recorder
+    counter = Counter()
+    recorder.insert_events([app.mapper.to_stored_event(e) for e in counter.collect_events()])
+    for _ in range(batches):
+        for _ in range(size):
+            counter.add(1)
+        stored = [app.mapper.to_stored_event(e) for e in counter.collect_events()]
+        recorder.insert_events(stored)
+    return batches * size
