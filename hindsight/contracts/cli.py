@@ -248,10 +248,10 @@ def test_cmd(
     validator = Validator(contracts)
     stored = appended = None
     if envelopes is None:  # testing a deployment: ask its store what there was to see
-        from hindsight import bootstrap
+        from hindsight import bootstrap as wiring  # `bootstrap` is the Kafka option here
         from hindsight.settings import get_settings
 
-        with bootstrap.store(get_settings()) as store:
+        with wiring.store(get_settings()) as store:
             since = datetime.now(UTC) - timedelta(seconds=window)
             stored = per_product(store.event_counts(), contracts)
             appended = per_product(store.event_counts(since=since), contracts)
