@@ -133,8 +133,6 @@ def running_job(
     job_args = ["--exec-mode", exec_mode, "--checkpoint-interval-ms", str(checkpoint_ms)]
     env = e2e.env_of(s)
     if mode == "minicluster":
-        # process mode starts `python` workers from PATH: make it this venv's
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "jobs" / "projections.py"), "--local", *job_args],
@@ -163,8 +161,6 @@ def running_job(
 
     from hindsight.cli_job import _rest, submit, wait_running
 
-    saved = {k: v for k, v in os.environ.items() if k.startswith("HINDSIGHT_")}
-    os.environ.update({k: v for k, v in env.items() if k.startswith("HINDSIGHT_")})
     job_id = ""
 
     def running() -> None:
@@ -174,13 +170,11 @@ def running_job(
 
     try:
         _wait_free_slots(s)
-        job_id = submit(s, extra=job_args)
+        hindsight_env = {k: v for k, v in env.items() if k.startswith("HINDSIGHT_")}
+        job_id = submit(s, extra=job_args, env=hindsight_env)
         wait_running(s, job_id)
         yield running
     finally:
-        for k in [k for k in os.environ if k.startswith("HINDSIGHT_")]:
-            del os.environ[k]
-        os.environ.update(saved)
         if job_id:
             _rest(s, f"/jobs/{job_id}", method="PATCH")
             _wait_job_gone(s, job_id)

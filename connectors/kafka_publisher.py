@@ -73,7 +73,6 @@ class KafkaPublisher:
         self.producer = Producer(producer_config(bootstrap, timeout_s))
         self.admin = AdminClient({"bootstrap.servers": bootstrap})
         self._known: set[str] = set()
-        self.offsetless = 0  # reports without an offset so far (each one republished)
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         missing = [t for t in topics if t not in self._known]
@@ -101,7 +100,6 @@ class KafkaPublisher:
                 except BufferError:  # local queue full: let deliveries drain
                     self.producer.poll(0.05)
         remaining = self.producer.flush(self.timeout_s)
-        self.offsetless += deliveries.offsetless
         if remaining:
             raise PublishError(f"{remaining} records not acknowledged within {self.timeout_s} s")
         deliveries.check()

@@ -84,7 +84,7 @@ def build_worker(
         max_records=max_records or DEFAULT_BATCH[name],
         max_wait_ms=max_wait_ms,
         freshness_dir=freshness_dir(settings),
-        dlq_topic=f"{settings.kafka_topic_prefix}.dlq",  # the job's DLQ, of this deployment
+        dlq_topic=ports.dlq_topic(settings.kafka_topic_prefix),  # the job's, of this deployment
         instance_id=f"{settings.kafka_topic_prefix}-sink-{name}-{settings.sink_instance}",
         guard=output_guard(settings).problem,
     )

@@ -8,20 +8,27 @@ entrypoints/parity.py, which the fault suite uses.)"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hindsight.settings import Settings
 from pipelines.model import Output
 
+if TYPE_CHECKING:
+    from pipelines.disclosure import OutputGuard
 
-def expected_outputs(settings: Settings) -> dict[tuple[str, str, str], Output]:
+
+def expected_outputs(
+    settings: Settings, guard: OutputGuard | None = None
+) -> dict[tuple[str, str, str], Output]:
+    """The reference projection of everything the store holds, by the deployment's own
+    projections; with `guard`, a projection leaking PII raises here, loudly."""
     from hindsight import bootstrap
     from hindsight.plugins import load
     from pipelines.reference import project_store
 
     projections = [p for stage in load(settings.projections) for p in stage]
     with bootstrap.store(settings) as store:
-        return project_store(store, projections)
+        return project_store(store, projections, guard=guard)
 
 
 def caught_up(settings: Settings, expected: dict[tuple[str, str, str], Output]) -> tuple[int, int]:

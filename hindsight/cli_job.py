@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from hindsight.contracts.ports import projection_job_name
 from hindsight.settings import Settings, get_settings
 from localstack.servers.flink import FlinkLayout
 
@@ -51,7 +52,7 @@ def running_jobs(s: Settings, name: str | None = None) -> list[dict[str, Any]]:
 
 
 def job_name(s: Settings) -> str:
-    return f"{s.kafka_topic_prefix}-projections"
+    return projection_job_name(s.kafka_topic_prefix)
 
 
 def _submitted_file(s: Settings) -> Path:

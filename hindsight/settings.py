@@ -7,6 +7,7 @@ here: JVM artifacts are pinned in ``localstack/jvm/pom.xml`` and Python packages
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -95,6 +96,20 @@ class Settings(BaseSettings):
     def _from_repo_root(cls, dirs: list[Path]) -> list[Path]:
         # the Flink job, the sinks and the CLI run from different working directories
         return [d if d.is_absolute() else REPO_ROOT / d for d in dirs]
+
+    def namespace_env(self) -> dict[str, str]:
+        """The HINDSIGHT_* variables that make a process started elsewhere (a job, a sink
+        worker, a service) see this deployment's names and plug-ins: how a test or a private
+        deployment hands its namespace on. The state dir and ports are the caller's to add."""
+        return {
+            "HINDSIGHT_KAFKA_TOPIC_PREFIX": self.kafka_topic_prefix,
+            "HINDSIGHT_ES_ALIAS_PREFIX": self.es_alias_prefix,
+            "HINDSIGHT_NEO4J_LABEL_PREFIX": self.neo4j_label_prefix,
+            "HINDSIGHT_DOMAIN": self.domain,
+            "HINDSIGHT_PROJECTIONS": self.projections,
+            "HINDSIGHT_READ_MODELS": self.read_models,
+            "HINDSIGHT_CONTRACTS_DIRS": json.dumps([str(d) for d in self.contracts_dirs]),
+        }
 
     @property
     def kafka_bootstrap(self) -> str:

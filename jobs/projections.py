@@ -23,7 +23,7 @@ from connectors.kafka_topics import (
     TopicSpec,
     ensure_topics,
 )
-from hindsight.contracts.ports import sink_topic
+from hindsight.contracts.ports import dlq_topic, projection_job_name, sink_topic
 from hindsight.settings import Settings, get_settings
 from localstack import jars
 from pipelines.dataflow import JobConfig, build
@@ -79,11 +79,11 @@ def main() -> None:
     cfg = JobConfig(
         bootstrap=s.kafka_bootstrap,
         topic_pattern=rf"{prefix}\.[a-z0-9_-]+\.events",
-        group_id=args.group_id or f"{s.kafka_topic_prefix}-projections",
-        dlq_topic=f"{s.kafka_topic_prefix}.dlq",
+        group_id=args.group_id or projection_job_name(s.kafka_topic_prefix),
+        dlq_topic=dlq_topic(s.kafka_topic_prefix),
         es_topic=sink_topic("elasticsearch", s.kafka_topic_prefix),
         neo4j_topic=sink_topic("neo4j", s.kafka_topic_prefix),
-        job_name=f"{s.kafka_topic_prefix}-projections",
+        job_name=projection_job_name(s.kafka_topic_prefix),
         projections=args.projections or s.projections,
         contracts_dirs=tuple(str(d) for d in s.contracts_dirs),
         max_request_bytes=MAX_DEAD_LETTER_BYTES,

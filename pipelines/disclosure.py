@@ -6,7 +6,8 @@ a guard that relies on every author remembering is no guard. So each output is c
 the denied fields of the domain that owns its read model (the contract whose read-model schema
 names the index alias or the graph pattern's primary label): a projection that maps, say,
 `email` into a search document by mistake makes the reference projection raise (tests fail
-loudly) and the Flink job dead-letter that output instead of writing it. A denied field set to
+loudly), and the sink worker dead-letters that output (the sink-topic record as read, with
+the reason) instead of writing it. A denied field set to
 null passes: that is how a projection shows it chose not to disclose.
 """
 
@@ -51,12 +52,6 @@ class OutputGuard:
             if problem is not None:
                 raise PiiLeak(problem)
 
-    def redacted(self, out: Output) -> Output:
-        """The output without the denied values: what a dead letter may show of it."""
-        owner = self.denied.get((out.sink, out.target))
-        names = owner[1] if owner else frozenset()
-        return Output(out.sink, out.target, out.id, out.version, _redact(out.body, names))
-
 
 def guard_for(
     contracts: Mapping[str, Contract],
@@ -91,11 +86,3 @@ def _keys_with_values(body: Any) -> Iterator[str]:
     elif isinstance(body, list):
         for item in body:
             yield from _keys_with_values(item)
-
-
-def _redact(body: Any, names: frozenset[str]) -> Any:
-    if isinstance(body, Mapping):
-        return {k: ("<redacted>" if k in names else _redact(v, names)) for k, v in body.items()}
-    if isinstance(body, list):
-        return [_redact(v, names) for v in body]
-    return body

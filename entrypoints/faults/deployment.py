@@ -54,17 +54,11 @@ class Deployment:
 
     def env(self) -> dict[str, str]:
         """The environment that makes a process see this deployment's settings."""
-        s = self.s
         return {
             **os.environ,
-            "HINDSIGHT_HOME": str(s.home),
-            "HINDSIGHT_KAFKA_TOPIC_PREFIX": s.kafka_topic_prefix,
-            "HINDSIGHT_ES_ALIAS_PREFIX": s.es_alias_prefix,
-            "HINDSIGHT_NEO4J_LABEL_PREFIX": s.neo4j_label_prefix,
-            "HINDSIGHT_SERVICE_PORT": str(s.service_port),
-            "HINDSIGHT_DOMAIN": s.domain,
-            "HINDSIGHT_PROJECTIONS": s.projections,
-            "HINDSIGHT_READ_MODELS": s.read_models,
+            **self.s.namespace_env(),
+            "HINDSIGHT_HOME": str(self.s.home),
+            "HINDSIGHT_SERVICE_PORT": str(self.s.service_port),
         }
 
     # ------------------------------------------------------------------ processes
@@ -159,11 +153,10 @@ class Deployment:
         """`commands` commands at `rate` per second (None: as fast as the service answers)
         through the service, in the background,
         continuing the workload where the last traffic stopped."""
+        domain = bootstrap.load_domain(self.s.domain)
         if self.commands is None:
-            domain = bootstrap.load_domain(self.s.domain)
             assert domain.workload is not None, f"{domain.name} has no workload generator"
             self.commands = domain.workload(7, 50_000)
-        domain = bootstrap.load_domain(self.s.domain)
 
         def send() -> None:
             try:

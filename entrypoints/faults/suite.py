@@ -21,6 +21,7 @@ from entrypoints import parity
 from entrypoints.faults.cases import BY_NAME, Case, Observed, dead_letter_originals
 from entrypoints.faults.deployment import Deployment
 from hindsight import bootstrap
+from hindsight.contracts.ports import dlq_topic
 from hindsight.plugins import read_models
 from hindsight.settings import Settings
 
@@ -180,7 +181,7 @@ def events_missing_from_log(d: Deployment) -> int:
 
 
 def dead_letters(d: Deployment) -> list[bytes]:
-    return _read_topics(d, lambda t: t == f"{d.s.kafka_topic_prefix}.dlq")
+    return _read_topics(d, lambda t: t == dlq_topic(d.s.kafka_topic_prefix))
 
 
 def _read_topics(d: Deployment, wanted: Any) -> list[bytes]:

@@ -7,7 +7,7 @@ carries every field. Projections call `redact(envelope, port)` before building a
 `allowed_event_fields` once per event type); and because an author can forget to, the platform
 checks every output where it leaves the projection (`pipelines/disclosure.py`): a field the
 owning team has not released to that port fails the reference projection and is dead-lettered
-by the job instead of written.
+by the sink worker instead of written.
 """
 
 from __future__ import annotations

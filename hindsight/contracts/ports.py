@@ -20,7 +20,20 @@ DOMAINS = ("customers", "catalog", "inventory", "orders", "billing")
 # Kafka: one event topic per domain (written by the outbox relay) and the dead-letter topic
 # (written by the projection jobs for events that fail validation).
 EVENT_TOPICS: dict[str, str] = {d: topic_name(d) for d in DOMAINS}
-DLQ_TOPIC = "hindsight.dlq"
+
+
+def dlq_topic(prefix: str = "hindsight") -> str:
+    """`<prefix>.dlq`: the deployment's dead-letter topic (the job's and the sink workers')."""
+    return f"{prefix}.dlq"
+
+
+DLQ_TOPIC = dlq_topic()
+
+
+def projection_job_name(prefix: str = "hindsight") -> str:
+    """`<prefix>-projections`: the Flink job's name, its Kafka group and its runs' records."""
+    return f"{prefix}-projections"
+
 
 # Kafka staging topics between the Flink job and the sink workers: one per sink, written
 # transactionally by the job on checkpoints, read read_committed by the sink workers.

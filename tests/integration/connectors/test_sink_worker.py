@@ -31,6 +31,7 @@ from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import DEAD_LETTERS, TopicSpec, ensure_topics
 from connectors.sink_main import build_worker, sink_topic
 from connectors.sink_worker import SinkUnavailable, WriteResult
+from hindsight.contracts.ports import dlq_topic
 from hindsight.settings import Settings
 from pipelines.model import Output
 
@@ -244,7 +245,7 @@ def test_garbage_goes_to_the_dead_letter_topic_with_reason_and_original_bytes(
     env: Env, settings: Settings
 ) -> None:
     # the deployment's own dead-letter topic (its prefix), served before the worker writes
-    dlq = f"{env.settings.kafka_topic_prefix}.dlq"
+    dlq = dlq_topic(env.settings.kafka_topic_prefix)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     ensure_topics(admin, [TopicSpec(dlq, 1, DEAD_LETTERS)])
     start = [TopicPartition(dlq, 0, 0)]

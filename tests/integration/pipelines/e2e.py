@@ -48,16 +48,7 @@ def namespace(settings: Settings, home: Path) -> Settings:
 def env_of(s: Settings) -> dict[str, str]:
     """The environment that makes a job or sink process see the settings `s` (namespace and
     plug-ins alike)."""
-    return {
-        **os.environ,
-        "HINDSIGHT_KAFKA_TOPIC_PREFIX": s.kafka_topic_prefix,
-        "HINDSIGHT_ES_ALIAS_PREFIX": s.es_alias_prefix,
-        "HINDSIGHT_NEO4J_LABEL_PREFIX": s.neo4j_label_prefix,
-        "HINDSIGHT_DOMAIN": s.domain,
-        "HINDSIGHT_PROJECTIONS": s.projections,
-        "HINDSIGHT_READ_MODELS": s.read_models,
-        "HINDSIGHT_CONTRACTS_DIRS": json.dumps([str(d) for d in s.contracts_dirs]),
-    }
+    return {**os.environ, **s.namespace_env()}
 
 
 def malformed(sample: dict[str, Any]) -> dict[str, bytes]:
@@ -216,8 +207,6 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
     else:
         from hindsight.cli_job import _rest, submit, wait_running
 
-        saved = dict(os.environ)
-        os.environ.update({k: v for k, v in env.items() if k.startswith("HINDSIGHT_")})
         job_id = ""
 
         def running() -> None:
@@ -226,12 +215,10 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
                 raise AssertionError(f"job {job_id} is {state}")
 
         try:
-            job_id = submit(s)
+            job_id = submit(s, env=s.namespace_env())  # the job's client sees the namespace
             wait_running(s, job_id)
             yield running
         finally:
-            os.environ.clear()
-            os.environ.update(saved)  # as it was, including HINDSIGHT_* set before the test
             if job_id:
                 _rest(s, f"/jobs/{job_id}", method="PATCH")
 

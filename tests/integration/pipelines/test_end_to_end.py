@@ -16,6 +16,7 @@ import pytest
 from confluent_kafka import Consumer
 
 from hindsight import bootstrap
+from hindsight.contracts.ports import dlq_topic
 from hindsight.relay import topic_name
 from hindsight.settings import Settings
 from hindsight.workload import run_direct
@@ -42,7 +43,7 @@ def dead_letters(s: Settings, expected: int) -> list[dict[str, object]]:
             "isolation.level": "read_committed",
         }
     )
-    consumer.subscribe([f"{s.kafka_topic_prefix}.dlq"])
+    consumer.subscribe([dlq_topic(s.kafka_topic_prefix)])
     out: list[dict[str, object]] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(out) < expected:
