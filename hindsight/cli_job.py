@@ -101,7 +101,8 @@ def submit(
     goes on where it was; `fresh` starts from empty state and the log's first record. `env`:
     HINDSIGHT_* settings for the job's client beyond this process's (another deployment's)."""
     from localstack.flink_cli import run_python_job
-    from localstack.python_code import ensure_current, restart_taskmanager
+    from localstack.python_code import ensure_current
+    from localstack.stack import restart_taskmanager
 
     existing = running_jobs(s)
     if existing:

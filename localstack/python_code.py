@@ -9,20 +9,20 @@ but costs throughput (see benchmarks/bench_pipeline.py).
 So the launcher remembers which code (a fingerprint of every Python file and data contract
 the job imports) the TaskManager process it started has seen. Submitting other code to a
 TaskManager that has loaded some (or may have: one started before this guard) restarts it
-first, when no job is running on it; with a job running, the submission is refused with
-what to do.
+first (`localstack.stack.restart_taskmanager`), when no job is running on it; with a job
+running, the submission is refused with what to do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from hindsight.settings import REPO_ROOT, Settings
 from localstack import process
+from localstack.server import pid_file_of
 
 # what a job's Python workers import or read: the job, the platform, the domains, plug-ins
 PACKAGES = ("jobs", "pipelines", "hindsight", "commerce", "connectors", "examples")
@@ -42,27 +42,12 @@ def fingerprint(root: Path = REPO_ROOT) -> str:
     return digest.hexdigest()
 
 
-def restart_taskmanager(settings: Settings, timeout_s: float = 60) -> None:
-    """Stop the TaskManager, wait until the JobManager has let its slots go (so no job is
-    scheduled onto the dead one), start a fresh one and wait until it offers slots."""
-    from localstack import stack
-    from localstack.servers.flink import FlinkTaskManager
-
-    stack.down(settings, ["flink-taskmanager"], progress=lambda _m: None)
-    tm = FlinkTaskManager(settings)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not tm.registered():
-            break
-        time.sleep(0.5)
-    stack.up(settings, ["flink-taskmanager"], progress=lambda _m: None)
+TASKMANAGER = "flink-taskmanager"  # the server whose interpreter this guards
 
 
 def mark_clean(settings: Settings) -> None:
     """Called when the launcher started a TaskManager: its interpreter has loaded nothing."""
-    from localstack.servers.flink import FlinkTaskManager
-
-    tm = process.read_pid(FlinkTaskManager(settings).pid_file)
+    tm = process.read_pid(pid_file_of(settings, TASKMANAGER))
     if tm is not None:
         path = record_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,9 +74,7 @@ def ensure_current(
     `running_jobs` lists the cluster's running job names; `restart` restarts the
     TaskManager. A TaskManager the launcher did not start is left alone.
     """
-    from localstack.servers.flink import FlinkTaskManager
-
-    pid_file = FlinkTaskManager(settings).pid_file
+    pid_file = pid_file_of(settings, TASKMANAGER)
     tm = process.read_pid(pid_file)
     if not process.alive(tm):
         return False

@@ -31,6 +31,12 @@ class Status:
     log: str
 
 
+def pid_file_of(settings: Settings, name: str) -> Path:
+    """Where the launcher records a server's process (one place: the launcher and the code
+    guard read the same file)."""
+    return settings.home / "pids" / f"{name}.pid"
+
+
 class Server(ABC):
     name: str
 
@@ -44,7 +50,7 @@ class Server(ABC):
 
     @property
     def pid_file(self) -> Path:
-        return self.s.home / "pids" / f"{self.name}.pid"
+        return pid_file_of(self.s, self.name)
 
     @property
     def log_file(self) -> Path:

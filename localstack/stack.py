@@ -82,3 +82,16 @@ def down(settings: Settings, names: list[str] | None = None, progress: Progress 
 
 def status(settings: Settings) -> list[Status]:
     return [s.status() for s in servers(settings)]
+
+
+def restart_taskmanager(settings: Settings, timeout_s: float = 60) -> None:
+    """Stop the TaskManager, wait until the JobManager has let its slots go (so no job is
+    scheduled onto the dead one), start a fresh one and wait until it offers slots."""
+    down(settings, ["flink-taskmanager"], progress=lambda _m: None)
+    tm = FlinkTaskManager(settings)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not tm.registered():
+            break
+        time.sleep(0.5)
+    up(settings, ["flink-taskmanager"], progress=lambda _m: None)

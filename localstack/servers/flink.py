@@ -18,6 +18,7 @@ import yaml
 
 from hindsight.settings import Settings
 from localstack import jars
+from localstack.python_code import mark_clean
 from localstack.server import Server
 
 
@@ -189,8 +190,6 @@ class FlinkTaskManager(Server):
         return self.registered()
 
     def after_start(self) -> None:
-        from localstack.python_code import mark_clean
-
         mark_clean(self.s)  # a new process: no Python module loaded yet
 
     def registered(self) -> bool:
