@@ -40,10 +40,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -54,7 +52,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +64,7 @@ from rich.table import Table
 
 from connectors.sink_main import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink, sink_topic
 from connectors.sink_worker import SinkWorker, WorkerConfig
+from entrypoints.figures import write
 from hindsight import bootstrap
 from hindsight.events import Envelope
 from hindsight.relay import OutboxRelay, topic_name
@@ -1006,23 +1004,8 @@ def main() -> None:
             )
         )
     report(results)
-    out = base.home / "bench" / "pipeline.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(
-            [Path(sys.executable).name, "-m", "benchmarks.bench_pipeline", *sys.argv[1:]]
-        ),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_avg_at_end": os.getloadavg(),
-        },
-        "method": __doc__,
-        "results": results,
-    }
-    out.write_text(json.dumps(doc, indent=2, default=str))
-    console.print(f"written {out}")
+    n = {"events": args.events, "sweep_events": args.sweep_events, "modes": modes}
+    write(base.home, "pipeline", n, {"runs": results})
 
 
 if __name__ == "__main__":

@@ -26,8 +26,6 @@ One caller is also measured doing a bare one-row INSERT + COMMIT with the same s
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sqlite3
 import statistics
 import threading
@@ -35,7 +33,6 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks import _es
+from entrypoints.figures import write
 from hindsight.aggregate import Aggregate
 from hindsight.events import NewEvent
 from hindsight.eventstore import EventStore, Repository
@@ -370,8 +368,6 @@ def main() -> None:
     args = p.parse_args()
     s = get_settings()
     results: dict[str, Any] = {
-        "generated_at": datetime.now(UTC).isoformat(),
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "sqlite_version": sqlite3.sqlite_version,
         "backends": {},
     }
@@ -384,11 +380,6 @@ def main() -> None:
             with _es.sqlite_synchronous(level):
                 results["backends"][name] = run_backend(backend, s, args, level)
     Console(width=150).print(table(results))  # wider than a pipe's 80 columns: no wrapped cells
-    out = s.home / "bench" / "store.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    Console().print(f"written: {out}")
-
-
-if __name__ == "__main__":
-    main()
+    n = {k: getattr(args, k) for k in ("single_sqlite", "single_postgres", "writers", "rounds")}
+    n |= {"batch_events": BATCH * args.batches, "load_repeat": args.repeat}
+    write(s.home, "store", n, results)

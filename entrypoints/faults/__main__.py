@@ -38,7 +38,8 @@ def main(
         raise typer.BadParameter(f"unknown cases {unknown}; known: {[c.name for c in CASES]}")
     traffic = Traffic(rate=rate, seconds=seconds, backlog=backlog)
     outcomes = run_suite(stack, names, traffic=traffic, timeout_s=timeout, keep=keep)
-    report(outcomes, stack.home / "bench" / "faults.json")
+    n = {"cases": names, "commands_per_s": rate, "traffic_s": seconds, "backlog": backlog}
+    report(outcomes, stack.home, n)
     if not all(o.passed for o in outcomes):
         raise typer.Exit(1)
 

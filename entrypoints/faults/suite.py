@@ -9,7 +9,6 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from entrypoints import parity
+from entrypoints import figures, parity
 from entrypoints.faults.cases import BY_NAME, Case, Observed, dead_letter_originals
 from entrypoints.faults.deployment import Deployment
 from hindsight import bootstrap
@@ -228,7 +227,7 @@ def _raise_traffic_errors(d: Deployment) -> None:
         raise RuntimeError(f"traffic failed: {d.traffic_errors}")
 
 
-def report(outcomes: list[Outcome], path: Path) -> None:
+def report(outcomes: list[Outcome], home: Path, n: dict[str, object]) -> None:
     table = Table(title="fault cases: read models against the reference projection")
     table.add_column("case", no_wrap=True)
     for column in ("recovered", "recovery s", "after traffic s", "lost", "doubled", "stale",
@@ -246,8 +245,5 @@ def report(outcomes: list[Outcome], path: Path) -> None:
             f"{o.dlq_expected}/{o.dlq_found}",
         )
     console.print(table)
-    path.parent.mkdir(parents=True, exist_ok=True)
     cases = [{**asdict(o), "recovered": o.passed} for o in outcomes]
-    body = {"measured_at": datetime.now(UTC).isoformat(), "cases": cases}
-    path.write_text(json.dumps(body, indent=2))
-    console.print(f"figures: {path}")
+    figures.write(home, "faults", n, {"cases": cases})

@@ -1,0 +1,146 @@
+"""The README's "Measured" table, printed from the figures files alone.
+
+Every row reads one file under `$HINDSIGHT_HOME/bench/` (written by `entrypoints.figures`) and
+says which: its N, the date and the commit of that run. A file not written yet gives a row
+that names the target to run instead of a figure. Markdown, to paste into the README as is.
+
+    .venv/bin/python -m benchmarks.report        (make bench-report)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from entrypoints.figures import read
+from hindsight.settings import get_settings
+
+Row = tuple[str, str, str]  # what, figure, N
+Rows = Callable[[dict[str, Any], dict[str, Any]], Iterator[Row]]  # (results, n) -> rows
+
+
+def _k(x: float) -> str:
+    return f"{x / 1000:.1f}k" if x >= 10_000 else f"{x:,.0f}"
+
+
+def stack_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    servers = f"{n['servers']} servers"
+    yield ("`make up` from stopped (jars installed) / again", f"{r['up_cold_s']} s / "
+           f"{r['up_again_s']} s", servers)  # fmt: skip
+    yield ("memory at rest, all servers", f"{r['rss_total_gib']} GiB", servers)
+
+
+def load_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    h, s = r["http"], r["store"]
+    yield ("commands through the HTTP service", f"{h['events_per_s']:,} events/s",
+           f"{h['events']:,} events")  # fmt: skip
+    yield (f"bulk load through the store (batches of {n['batch']} commands)",
+           f"{s['events_per_s']:,} events/s", f"{s['events']:,} events")  # fmt: skip
+
+
+def validator_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    eps = r["events_per_s"]
+    yield ("contract validator, one core: bytes as from Kafka / invalid (reason built)",
+           f"{_k(eps['bytes'])} / {_k(eps['invalid'])} events/s "
+           f"(stdlib json.loads alone {_k(eps['json_loads'])})",
+           f"{n['events']:,} events, {n['seconds_per_measure']} s each")  # fmt: skip
+
+
+_STORE_KINDS = {"single": "one caller, one event per append", "batch": "batches of 100"}
+
+
+def store_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    rounds = f"median of {n['rounds']} rounds"
+    for backend, b in r["backends"].items():
+        for kind, label in _STORE_KINDS.items():
+            eps, spread = b[f"append_{kind}_eps"], b[f"append_{kind}_spread"]
+            agg, sto = b[f"append_{kind}_ratio_aggregate"], b[f"append_{kind}_ratio_storage"]
+            raw = b[f"append_{kind}_ratio_vs_recorder"]
+            yield (f"store, {backend}, {label}: aggregate path / storage path",
+                   f"{_k(eps['hindsight_aggregate'])}/s ({agg}x aggregate + save) / "
+                   f"{_k(eps['hindsight'])}/s ({sto}x mapper + recorder; {raw}x the raw "
+                   f"recorder); spread {spread['hindsight']:.0%}", rounds)  # fmt: skip
+        if "bare_commit" in b["append_single_eps"]:
+            yield (f"store, {backend}, one caller: bare one-row commit (the floor)",
+                   f"{_k(b['append_single_eps']['bare_commit'])}/s: "
+                   f"{b['append_single_ceiling_ratio']}x eventsourcing is the ceiling",
+                   rounds)  # fmt: skip
+        eps = b["append_single_concurrent_eps"]
+        yield (f"store, {backend}, {n['writers']} concurrent callers",
+               f"{_k(eps['hindsight'])}/s ({b['append_single_concurrent_ratio']}x save)",
+               rounds)  # fmt: skip
+        load = b["load_ms"]["10000"]
+        yield (f"store, {backend}, load a 10,000-event aggregate",
+               f"{load['hindsight_snapshots']:.2f} ms with snapshots, "
+               f"{load['hindsight_replay']:.0f} ms replay (eventsourcing "
+               f"{load['eventsourcing_snapshots']:.2f} / {load['eventsourcing_replay']:.0f})",
+               f"median of {n['load_repeat']}")  # fmt: skip
+
+
+def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    for run in r["runs"]:
+        tp, mode = run.get("throughput"), run["exec_mode"]
+        if tp and "error" not in tp:
+            yield (f"projection job, {mode} mode: job / end to end into both stores",
+                   f"{tp['job_events_per_s']:,} / {tp['e2e_events_per_s']:,} events/s",
+                   f"{tp['events']:,} events")  # fmt: skip
+        lat = run.get("latency")
+        if lat:
+            cells = ", ".join(
+                f"{store} {lat[store]['p50_ms'] / 1000:.1f} / {lat[store]['p99_ms'] / 1000:.1f} s"
+                for store in ("es_get", "es_search", "neo4j")
+            )
+            yield (f"append -> visible p50 / p99, {mode} mode, checkpoint "
+                   f"{run['checkpoint_interval_ms']} ms", cells,
+                   f"{lat['commands_per_s']} commands/s")  # fmt: skip
+
+
+def faults_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    cases = r["cases"]
+    ok = sum(c["recovered"] for c in cases)
+    lost, doubled, stale = (sum(c[k] for c in cases) for k in ("lost", "doubled", "stale"))
+    times = [c["recovery_s"] for c in cases if c["recovery_s"] is not None]
+    span = f"; {min(times)}-{max(times)} s to recover" if times else ""
+    yield ("fault cases under live traffic: recovered, lost / doubled / stale",
+           f"{ok} of {len(cases)}, {lost} / {doubled} / {stale}{span}",
+           f"{n['commands_per_s']} commands/s, {n['traffic_s']} s each")  # fmt: skip
+
+
+def partitions_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    no, yes = r["no_wait"], r["wait"]
+    yield ("fresh topics produced to at once: partitions whose first batch was refused",
+           f"{no['partitions_refused']:,} of {no['partitions']:,} without the ListOffsets wait, "
+           f"{yes['partitions_refused']:,} with it", f"{n['topics']} topics")  # fmt: skip
+
+
+SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes it, its rows)
+    "stack": ("make bench-stack", stack_rows),
+    "load": ("make bench-load", load_rows),
+    "validator": ("make bench-validator", validator_rows),
+    "store": ("make bench-store", store_rows),
+    "pipeline": ("make bench-pipeline", pipeline_rows),
+    "faults": ("make faults", faults_rows),
+    "new-partitions": ("make bench-partitions", partitions_rows),
+}
+
+
+def table(docs: dict[str, dict[str, Any] | None]) -> list[str]:
+    lines = ["| what | figure | N | run | how |", "|---|---|---|---|---|"]
+    for name, (command, rows) in SOURCES.items():
+        doc = docs.get(name)
+        if doc is None:
+            lines.append(f"| {name} | not measured yet | | | `{command}` |")
+            continue
+        run = f"{doc['when'][:10]}, {doc['commit'][:7]}"
+        for what, figure, n in rows(doc["results"], doc["n"]):
+            lines.append(f"| {what} | {figure} | {n} | {run} | `{command}` |")
+    return lines
+
+
+def main() -> None:
+    home = get_settings().home
+    print("\n".join(table({name: read(home, name) for name in SOURCES})))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The README's table is printed from the figures files, each row naming its run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks import report
+
+
+def doc(results: dict[str, Any], n: dict[str, Any]) -> dict[str, Any]:
+    return {"when": "2026-12-02T03:00:00+00:00", "commit": "abcdef0123", "n": n, "results": results}
+
+
+def test_a_missing_file_names_the_target_to_run_instead_of_a_figure() -> None:
+    lines = report.table({})
+    assert len(lines) == 2 + len(report.SOURCES)
+    assert "| stack | not measured yet | | | `make bench-stack` |" in lines
+
+
+def test_rows_carry_n_the_date_and_the_commit_of_their_own_file() -> None:
+    load = {"http": {"events": 1001, "events_per_s": 671},
+            "store": {"events": 5000, "events_per_s": 13145}}  # fmt: skip
+    lines = report.table({"load": doc(load, {"batch": 500})})
+    http = next(line for line in lines if line.startswith("| commands through the HTTP"))
+    assert http == ("| commands through the HTTP service | 671 events/s | 1,001 events "
+                    "| 2026-12-02, abcdef0 | `make bench-load` |")  # fmt: skip
+
+
+def test_fault_rows_sum_the_cases() -> None:
+    good = {"recovered": True, "lost": 0, "doubled": 1, "stale": 0, "recovery_s": 6.3}
+    bad = {"recovered": False, "lost": 2, "doubled": 0, "stale": 0, "recovery_s": None}
+    cases = [good, bad]
+    lines = report.table({"faults": doc({"cases": cases}, {"commands_per_s": 20, "traffic_s": 15})})
+    row = next(line for line in lines if line.startswith("| fault cases"))
+    assert "| 1 of 2, 2 / 1 / 0; 6.3-6.3 s to recover |" in row
