@@ -383,3 +383,7 @@ def main() -> None:
     n = {k: getattr(args, k) for k in ("single_sqlite", "single_postgres", "writers", "rounds")}
     n |= {"batch_events": BATCH * args.batches, "load_repeat": args.repeat}
     write(s.home, "store", n, results)
+
+
+if __name__ == "__main__":
+    main()
