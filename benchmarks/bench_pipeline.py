@@ -62,6 +62,7 @@ from neo4j import Driver, GraphDatabase
 from rich.console import Console
 from rich.table import Table
 
+from commerce.read.projections import PROJECTIONS
 from connectors.sink_main import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink, sink_topic
 from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints.figures import write
@@ -70,7 +71,6 @@ from hindsight.events import Envelope
 from hindsight.relay import OutboxRelay, topic_name
 from hindsight.settings import REPO_ROOT, Settings, get_settings
 from hindsight.workload import run_direct
-from pipelines.commerce_projections import PROJECTIONS
 from pipelines.model import Output
 from pipelines.reference import ReferenceProjector
 from tests.integration.pipelines import e2e

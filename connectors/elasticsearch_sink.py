@@ -29,7 +29,7 @@ from connectors.sink_worker import (
     with_backoff,
 )
 from pipelines.model import Output
-from pipelines.read_models import INDEX_SPECS, IndexSpec
+from pipelines.read_models import IndexSpec
 
 log = logging.getLogger("hindsight.sink.elasticsearch")
 
@@ -55,7 +55,7 @@ class ElasticsearchSink:
         self,
         url: str,
         *,
-        specs: Mapping[str, IndexSpec] = INDEX_SPECS,
+        specs: Mapping[str, IndexSpec],
         alias_prefix: str = "",
         generation: int = 1,
         retry: RetryPolicy = SINK_RETRY,

@@ -26,7 +26,7 @@ from connectors.sink_worker import (
     with_backoff,
 )
 from pipelines.model import Output
-from pipelines.read_models import GRAPH_PATTERNS, GraphPattern, InvalidRow
+from pipelines.read_models import GraphPattern, InvalidRow
 
 log = logging.getLogger("hindsight.sink.neo4j")
 
@@ -47,7 +47,7 @@ class Neo4jSink:
         uri: str,
         auth: tuple[str, str],
         *,
-        patterns: Mapping[str, GraphPattern] = GRAPH_PATTERNS,
+        patterns: Mapping[str, GraphPattern],
         label_prefix: str = "",
         database: str | None = None,
         retry: RetryPolicy = SINK_RETRY,

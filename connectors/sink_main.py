@@ -20,23 +20,18 @@ from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import freshness_dir
 from connectors.neo4j_sink import Neo4jSink
 from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig
-from hindsight.contracts import ports
 from hindsight.contracts.model import load_all
 from hindsight.contracts.policies import load_policies
-from hindsight.plugins import read_models
 from hindsight.settings import Settings
+from hindsight.topics import dlq_topic, sink_group, sink_instance, sink_topic
 from pipelines.disclosure import OutputGuard, guard_for
+from pipelines.read_models import read_models
 
 SinkName = Literal["elasticsearch", "neo4j"]
 
 # records per batch and the longest a record waits for its batch to fill (chosen by measure)
 DEFAULT_BATCH = {"elasticsearch": 2000, "neo4j": 2000}
 DEFAULT_MAX_WAIT_MS = 500
-
-
-def sink_topic(name: SinkName, settings: Settings) -> str:
-    """`hindsight.sink.<name>`: the topic the Flink job writes a sink's Outputs to."""
-    return ports.sink_topic(name, settings.kafka_topic_prefix)
 
 
 def build_sink(name: SinkName, settings: Settings) -> Sink:
@@ -78,14 +73,14 @@ def build_worker(
     """A worker for `name` with its topic and group derived from settings; `sink` lets tests
     hand in a sink on private indices or labels."""
     config = WorkerConfig(
-        topic=sink_topic(name, settings),
-        group_id=f"{settings.kafka_topic_prefix}-sink-{name}",
+        topic=sink_topic(name, settings.kafka_topic_prefix),
+        group_id=sink_group(name, settings.kafka_topic_prefix),
         bootstrap=settings.kafka_bootstrap,
         max_records=max_records or DEFAULT_BATCH[name],
         max_wait_ms=max_wait_ms,
         freshness_dir=freshness_dir(settings),
-        dlq_topic=ports.dlq_topic(settings.kafka_topic_prefix),  # the job's, of this deployment
-        instance_id=f"{settings.kafka_topic_prefix}-sink-{name}-{settings.sink_instance}",
+        dlq_topic=dlq_topic(settings.kafka_topic_prefix),  # the job's, of this deployment
+        instance_id=sink_instance(name, settings.sink_instance, settings.kafka_topic_prefix),
         guard=output_guard(settings).problem,
     )
     return SinkWorker(sink or build_sink(name, settings), config)

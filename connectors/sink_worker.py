@@ -39,8 +39,8 @@ from confluent_kafka import (
 )
 
 from connectors.freshness import FreshnessLog
+from hindsight import topics
 from hindsight.contracts import dead_letter
-from hindsight.contracts.ports import DLQ_TOPIC
 from pipelines.model import Output
 
 log = logging.getLogger("hindsight.sink")
@@ -204,7 +204,7 @@ class WorkerConfig:
     bootstrap: str
     max_records: int = 2000
     max_wait_ms: int = 500
-    dlq_topic: str = DLQ_TOPIC
+    dlq_topic: str = topics.dlq_topic()
     poll_batch: int = 500
     outage_backoff: RetryPolicy = RetryPolicy(initial_s=0.5, max_backoff_s=10.0, budget_s=None)
     consumer_overrides: dict[str, Any] = field(default_factory=dict)

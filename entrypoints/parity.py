@@ -29,10 +29,9 @@ from neo4j import GraphDatabase
 from connectors.neo4j_sink import Neo4jSink
 from connectors.sink_main import output_guard
 from hindsight import catchup
-from hindsight.plugins import read_models
 from hindsight.settings import Settings
 from pipelines.model import Output
-from pipelines.read_models import GraphPattern
+from pipelines.read_models import GraphPattern, read_models
 
 OutputKey = tuple[str, str, str]
 

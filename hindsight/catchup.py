@@ -37,7 +37,7 @@ def caught_up(settings: Settings, expected: dict[tuple[str, str, str], Output]) 
     from elasticsearch.helpers import scan
     from neo4j import GraphDatabase
 
-    from hindsight.plugins import read_models
+    from pipelines.read_models import read_models
 
     models = read_models(settings.read_models)
     want_es = {(o.target, o.id): o.body for o in expected.values() if o.sink == "elasticsearch"}

@@ -112,8 +112,8 @@ def live_traffic(
 
 
 def tour(s: Settings) -> None:
+    from commerce.read.read_models import CUSTOMERS, PRODUCTS
     from hindsight import cli_query
-    from pipelines.read_models import CUSTOMERS, PRODUCTS
 
     es = cli_query.es_client(s)
     console.rule("[bold]5. a short tour")

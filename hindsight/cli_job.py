@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from hindsight.contracts.ports import projection_job_name
 from hindsight.settings import Settings, get_settings
+from hindsight.topics import projection_job_name
 from localstack.servers.flink import FlinkLayout
 
 console = Console()

@@ -54,7 +54,7 @@ def search(
     size: int = 10,
 ) -> None:
     """Full-text search over products (default) or orders, with filters and facets."""
-    from connectors import search_queries as q
+    from commerce.read import search as q
 
     s = get_settings()
     es = es_client(s)
@@ -94,7 +94,7 @@ def search(
 @graph_app.command("orders")
 def graph_orders(customer_id: str) -> None:
     """A customer's orders and what was in them."""
-    from connectors import graph_queries as g
+    from commerce.read import graph as g
 
     s = get_settings()
     with neo4j_driver(s) as d:
@@ -109,7 +109,7 @@ def graph_orders(customer_id: str) -> None:
 @graph_app.command("together")
 def graph_together(product_id: str, limit: int = 10) -> None:
     """Products bought together with a product."""
-    from connectors import graph_queries as g
+    from commerce.read import graph as g
 
     s = get_settings()
     with neo4j_driver(s) as d:
@@ -120,7 +120,7 @@ def graph_together(product_id: str, limit: int = 10) -> None:
 @graph_app.command("similar")
 def graph_similar(customer_id: str, limit: int = 10) -> None:
     """Customers who bought the same products as a customer."""
-    from connectors import graph_queries as g
+    from commerce.read import graph as g
 
     s = get_settings()
     with neo4j_driver(s) as d:

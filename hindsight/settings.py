@@ -87,9 +87,9 @@ class Settings(BaseSettings):
     # as a JSON list in the environment; relative paths are taken from the repository root.
     contracts_dirs: list[Path] = Field(default_factory=lambda: [REPO_ROOT / "data-products"])
     # "module:attribute" of the projection stages the Flink job runs (list of lists)
-    projections: str = "pipelines.commerce_projections:STAGES"
-    # module with INDEX_SPECS and GRAPH_PATTERNS (and PORTS, if it writes more than commerce)
-    read_models: str = "pipelines.read_models"
+    projections: str = "commerce.read.plugin:STAGES"
+    # module with INDEX_SPECS, GRAPH_PATTERNS and PORTS (every port it writes)
+    read_models: str = "commerce.read.plugin"
 
     @field_validator("contracts_dirs")
     @classmethod

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from connectors.kafka_topics import (
     TopicSpec,
     ensure_topics,
 )
-from hindsight.contracts.ports import dlq_topic, projection_job_name, sink_topic
 from hindsight.settings import Settings, get_settings
+from hindsight.topics import dlq_topic, events_pattern, projection_job_name, sink_topic
+from jobs.dataflow import JobConfig, build
 from localstack import jars
-from pipelines.dataflow import JobConfig, build
 
 
 def local_configuration(s: Settings) -> Configuration:
@@ -75,10 +74,9 @@ def main() -> None:
     args = parser.parse_args()
     s = get_settings()
 
-    prefix = re.escape(s.kafka_topic_prefix)
     cfg = JobConfig(
         bootstrap=s.kafka_bootstrap,
-        topic_pattern=rf"{prefix}\.[a-z0-9_-]+\.events",
+        topic_pattern=events_pattern(s.kafka_topic_prefix),
         group_id=args.group_id or projection_job_name(s.kafka_topic_prefix),
         dlq_topic=dlq_topic(s.kafka_topic_prefix),
         es_topic=sink_topic("elasticsearch", s.kafka_topic_prefix),

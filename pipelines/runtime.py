@@ -35,7 +35,7 @@ class KeyState:
     """One (projection, key)'s state as Flink pickles it into RocksDB on every fold.
 
     seen: source stream ("aggregate_type/aggregate_id") -> last version applied. Routing keeps
-    it to a handful of entries per key (see pipelines.commerce_projections), so no pruning is
+    it to a handful of entries per key (see commerce.read.projections), so no pruning is
     needed and none is done: dropping an entry would let a late duplicate fold twice.
     """
 

@@ -17,7 +17,7 @@ from connectors.kafka_topics import MAX_RECORD_BYTES
 from entrypoints.faults.deployment import Deployment
 from hindsight import bootstrap, cli_job
 from hindsight.events import Envelope
-from hindsight.relay import topic_name
+from hindsight.topics import topic_name
 
 
 @dataclass

@@ -20,10 +20,10 @@ from elasticsearch import Elasticsearch
 
 from connectors.neo4j_sink import Neo4jSink
 from hindsight import background, bootstrap, cli_job, workload
-from hindsight.plugins import read_models
 from hindsight.settings import Settings
 from localstack import process, stack
 from localstack.server import Server
+from pipelines.read_models import read_models
 
 PROCESSES = ("service", "relay", "sink-elasticsearch", "sink-neo4j")
 

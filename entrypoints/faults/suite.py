@@ -20,9 +20,9 @@ from entrypoints import figures, parity
 from entrypoints.faults.cases import BY_NAME, Case, Observed, dead_letter_originals
 from entrypoints.faults.deployment import Deployment
 from hindsight import bootstrap
-from hindsight.contracts.ports import dlq_topic
-from hindsight.plugins import read_models
 from hindsight.settings import Settings
+from hindsight.topics import dlq_topic
+from pipelines.read_models import read_models
 
 console = Console()
 

@@ -11,11 +11,12 @@ BOOKS here. PORTS is the whole registry the linter holds the contracts to.
 
 from __future__ import annotations
 
+from commerce.read import plugin as commerce
+from commerce.read import projections as commerce_projections
 from examples.library.domain import DOMAIN
 from examples.library.projection import BOOKS, BOOKS_INDEX
-from hindsight.contracts.ports import Port, code_ports
-from hindsight.relay import topic_name
-from pipelines import commerce_projections, read_models
+from hindsight.contracts.ports import Port
+from hindsight.topics import topic_name
 from pipelines.model import Projection
 from pipelines.read_models import GraphPattern, IndexSpec
 from pipelines.runtime import stages_of
@@ -23,10 +24,10 @@ from pipelines.runtime import stages_of
 PROJECTIONS: list[Projection] = [*commerce_projections.PROJECTIONS, BOOKS]
 STAGES: list[list[Projection]] = stages_of(PROJECTIONS, commerce_projections.FEEDS)
 
-INDEX_SPECS: dict[str, IndexSpec] = {**read_models.INDEX_SPECS, BOOKS_INDEX.alias: BOOKS_INDEX}
-GRAPH_PATTERNS: dict[str, GraphPattern] = dict(read_models.GRAPH_PATTERNS)
+INDEX_SPECS: dict[str, IndexSpec] = {**commerce.INDEX_SPECS, BOOKS_INDEX.alias: BOOKS_INDEX}
+GRAPH_PATTERNS: dict[str, GraphPattern] = dict(commerce.GRAPH_PATTERNS)
 
-PORTS: frozenset[Port] = code_ports() | {
+PORTS: frozenset[Port] = commerce.PORTS | {
     Port("kafka", topic_name(DOMAIN)),
     Port("elasticsearch", BOOKS_INDEX.alias),
 }

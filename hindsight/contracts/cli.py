@@ -61,8 +61,8 @@ def lint_cmd(
 ) -> None:
     """Check every contract against the ODCS standard and Hindsight's global policies."""
     from hindsight.contracts.policies import Violation, lint, load_policies
-    from hindsight.plugins import read_models
     from hindsight.settings import get_settings
+    from pipelines.read_models import read_models
 
     settings = get_settings()
     # the configured contracts against the configured code: a plug-in domain is linted with
@@ -260,8 +260,8 @@ def test_cmd(
         samples = route(envelopes.read_bytes().splitlines(), contracts)
         samples = {d: [m for m in ms if m.strip()] for d, ms in samples.items()}
     else:
-        from hindsight.relay import topic_name
         from hindsight.settings import get_settings
+        from hindsight.topics import topic_name
 
         # the deployment's own topics: the contracts name them with the default prefix
         prefix = get_settings().kafka_topic_prefix

@@ -27,7 +27,7 @@ from hindsight.contracts.model import (
     Field,
     Schema,
 )
-from hindsight.contracts.ports import Port, code_ports
+from hindsight.contracts.ports import Port
 
 
 @dataclass(frozen=True, order=True)
@@ -88,14 +88,15 @@ def load_policies(path: Path = DATA_PRODUCTS / POLICIES_FILE) -> Policies:
 def lint(
     contracts: Mapping[str, Contract],
     policies: Policies,
-    ports: Iterable[Port] | None = None,
+    ports: Iterable[Port],
 ) -> list[Violation]:
-    """Every policy violation in `contracts`, sorted; empty = compliant."""
+    """Every policy violation in `contracts` against the `ports` the code writes (its
+    read-model plug-in's PORTS), sorted; empty = compliant."""
     out: list[Violation] = []
     for contract in contracts.values():
         out += _lint_contract(contract, policies)
     out += _lint_lineage(contracts, policies)
-    out += _lint_ports(contracts, frozenset(code_ports() if ports is None else ports))
+    out += _lint_ports(contracts, frozenset(ports))
     return sorted(set(out))
 
 

@@ -38,7 +38,7 @@ def query_router(settings: Settings) -> APIRouter:
         in_stock: bool | None = None,
         size: int = Query(default=10, ge=1, le=100),
     ) -> dict[str, Any]:
-        from connectors.search_queries import search_products as run
+        from commerce.read.search import search_products as run
 
         return run(
             es(),
@@ -59,7 +59,7 @@ def query_router(settings: Settings) -> APIRouter:
         min_total: int | None = Query(default=None, ge=0, le=_LONG),
         size: int = Query(default=10, ge=1, le=100),
     ) -> dict[str, Any]:
-        from connectors.search_queries import search_orders as run
+        from commerce.read.search import search_orders as run
 
         return run(
             es(),
@@ -73,19 +73,19 @@ def query_router(settings: Settings) -> APIRouter:
 
     @router.get("/graph/customers/{customer_id}/orders", tags=["graph"])
     def customer_orders(customer_id: str) -> list[dict[str, Any]]:
-        from connectors.graph_queries import customer_orders as run
+        from commerce.read.graph import customer_orders as run
 
         return run(graph(), customer_id, label_prefix=settings.neo4j_label_prefix)
 
     @router.get("/graph/products/{product_id}/bought-together", tags=["graph"])
     def bought_together(product_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
-        from connectors.graph_queries import bought_together as run
+        from commerce.read.graph import bought_together as run
 
         return run(graph(), product_id, limit, label_prefix=settings.neo4j_label_prefix)
 
     @router.get("/graph/customers/{customer_id}/similar", tags=["graph"])
     def similar(customer_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
-        from connectors.graph_queries import similar_customers as run
+        from commerce.read.graph import similar_customers as run
 
         return run(graph(), customer_id, limit, label_prefix=settings.neo4j_label_prefix)
 

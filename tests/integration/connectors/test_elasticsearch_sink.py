@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from commerce.read.read_models import INDEX_SPECS
 from connectors.elasticsearch_sink import ElasticsearchSink
 from hindsight.settings import Settings
 from pipelines.model import Output
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.servers("elasticsearch")
 
 @pytest.fixture
 def sink(settings: Settings) -> Iterator[ElasticsearchSink]:
-    s = ElasticsearchSink(settings.elasticsearch_url, alias_prefix=f"t{uuid.uuid4().hex[:8]}-")
+    s = ElasticsearchSink(
+        settings.elasticsearch_url, specs=INDEX_SPECS, alias_prefix=f"t{uuid.uuid4().hex[:8]}-"
+    )
     s.start()
     try:
         yield s

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from commerce.read.read_models import GRAPH_PATTERNS
 from connectors.neo4j_sink import Neo4jSink
 from hindsight.settings import Settings
 from pipelines.model import Output
@@ -25,6 +26,7 @@ def sink(settings: Settings) -> Iterator[Neo4jSink]:
     s = Neo4jSink(
         settings.neo4j_uri,
         (settings.neo4j_user, settings.neo4j_password),
+        patterns=GRAPH_PATTERNS,
         label_prefix=f"T{uuid.uuid4().hex[:8]}",
     )
     s.start()

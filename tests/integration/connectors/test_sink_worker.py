@@ -25,14 +25,15 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from commerce.read.read_models import INDEX_SPECS
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import SinkFreshness, freshness_dir
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import DEAD_LETTERS, TopicSpec, ensure_topics
-from connectors.sink_main import build_worker, sink_topic
+from connectors.sink_main import build_worker
 from connectors.sink_worker import SinkUnavailable, WriteResult
-from hindsight.contracts.ports import dlq_topic
 from hindsight.settings import Settings
+from hindsight.topics import dlq_topic, sink_topic
 from pipelines.model import Output
 
 pytestmark = pytest.mark.servers("kafka", "elasticsearch")
@@ -46,7 +47,7 @@ class Env:
 
     def new_sink(self) -> ElasticsearchSink:
         url = self.settings.elasticsearch_url
-        return ElasticsearchSink(url, alias_prefix=self.sink.alias_prefix)
+        return ElasticsearchSink(url, specs=INDEX_SPECS, alias_prefix=self.sink.alias_prefix)
 
     def produce(
         self, outputs: Sequence[Output | tuple[bytes, bytes]], timestamp_ms: int = 0
@@ -93,10 +94,12 @@ def env(settings: Settings, tmp_path: Path) -> Iterator[Env]:
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     # a private state dir too: the workers' freshness files must not reach the real one
     isolated = settings.model_copy(update={"kafka_topic_prefix": prefix, "home": tmp_path})
-    topic = sink_topic("elasticsearch", isolated)
+    topic = sink_topic("elasticsearch", isolated.kafka_topic_prefix)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     ensure_topics(admin, [TopicSpec(topic, 2)])  # served before anything is produced
-    sink = ElasticsearchSink(settings.elasticsearch_url, alias_prefix=f"{prefix}-")
+    sink = ElasticsearchSink(
+        settings.elasticsearch_url, specs=INDEX_SPECS, alias_prefix=f"{prefix}-"
+    )
     sink.start()
     try:
         yield Env(isolated, topic, sink)

@@ -20,8 +20,8 @@ from psycopg import sql
 
 from hindsight import bootstrap
 from hindsight.events import Envelope
-from hindsight.relay import topic_name
 from hindsight.settings import Settings
+from hindsight.topics import topic_name
 from hindsight.workload import run_direct
 
 pytestmark = pytest.mark.servers("kafka", "postgres")

@@ -21,14 +21,13 @@ from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from neo4j import GraphDatabase
 
+from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from connectors.kafka_publisher import Deliveries, producer_config
 from connectors.kafka_topics import TopicSpec, ensure_topics
-from connectors.sink_main import sink_topic
 from hindsight.events import Envelope
-from hindsight.relay import topic_name
 from hindsight.settings import Settings
+from hindsight.topics import sink_topic, topic_name
 from pipelines.model import Output
-from pipelines.read_models import GRAPH_PATTERNS, INDEX_SPECS
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -428,7 +427,7 @@ def sink_topic_disorder(s: Settings, sink: str) -> list[str]:
             problems.append(f"{doc}: version {version} after {last} on partition {partition}")
         seen[doc] = (msg.partition(), max(version, last))
     consumer.close()
-    assert seen, f"nothing read from {sink_topic(sink, s)}"  # type: ignore[arg-type]
+    assert seen, f"nothing read from {sink_topic(sink, s.kafka_topic_prefix)}"
     return problems[:20]
 
 
@@ -443,7 +442,7 @@ def _sink_consumer(s: Settings, sink: str, isolation: str) -> Any:
             "isolation.level": isolation,
         }
     )
-    consumer.subscribe([sink_topic(sink, s)])  # type: ignore[arg-type]
+    consumer.subscribe([sink_topic(sink, s.kafka_topic_prefix)])
     return consumer
 
 

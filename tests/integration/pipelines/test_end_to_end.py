@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer
 
+from commerce.read.projections import PROJECTIONS
 from hindsight import bootstrap
-from hindsight.contracts.ports import dlq_topic
-from hindsight.relay import topic_name
 from hindsight.settings import Settings
+from hindsight.topics import dlq_topic, topic_name
 from hindsight.workload import run_direct
-from pipelines.commerce_projections import PROJECTIONS
 from pipelines.reference import ReferenceProjector
 from tests.integration.pipelines import e2e
 

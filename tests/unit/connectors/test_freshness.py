@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from commerce.read.read_models import GRAPH_PATTERNS
 from connectors.freshness import FreshnessLog, SinkFreshness, percentile
-from pipelines.read_models import GRAPH_PATTERNS
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import orjson
 import pytest
 
+from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from connectors.sink_worker import (
     InvalidOutput,
     RetryPolicy,
@@ -17,7 +18,7 @@ from connectors.sink_worker import (
     with_backoff,
 )
 from pipelines.model import Output
-from pipelines.read_models import GRAPH_PATTERNS, INDEX_SPECS, InvalidRow, relabel
+from pipelines.read_models import InvalidRow, relabel
 
 
 class _Sink:
@@ -161,7 +162,7 @@ def test_an_unreachable_elasticsearch_is_unavailable_after_the_budget_not_droppe
     from connectors.elasticsearch_sink import ElasticsearchSink
 
     sink = ElasticsearchSink(
-        "http://127.0.0.1:9", retry=RetryPolicy(initial_s=0.01, budget_s=0.2)
+        "http://127.0.0.1:9", specs=INDEX_SPECS, retry=RetryPolicy(initial_s=0.01, budget_s=0.2)
     )  # nothing listens on the discard port: connection refused
     o = Output("elasticsearch", "products", "p1", 1, {"product_id": "p1"})
     with pytest.raises(SinkUnavailable, match="elasticsearch bulk"):

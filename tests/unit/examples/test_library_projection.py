@@ -23,7 +23,7 @@ from hindsight.contracts.model import DATA_PRODUCTS, load_all
 from hindsight.contracts.policies import lint, load_policies
 from hindsight.contracts.validator import Validator
 from hindsight.eventstore.sqlite import SQLiteEventStore
-from hindsight.plugins import read_models
+from pipelines.read_models import read_models
 from pipelines.reference import ReferenceProjector
 
 LIBRARY_DIR = Path(plugin.__file__).parent
@@ -91,8 +91,8 @@ def test_the_contract_complies_with_the_policies_against_the_plugin_ports() -> N
 
 
 def test_the_plugin_extends_commerce_rather_than_replacing_it() -> None:
-    from pipelines import commerce_projections
-    from pipelines import read_models as commerce_models
+    from commerce.read import projections as commerce_projections
+    from commerce.read import read_models as commerce_models
 
     assert [p.name for p in plugin.STAGES[0]] == [
         *(p.name for p in commerce_projections.STAGES[0]),

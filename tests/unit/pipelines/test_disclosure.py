@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from commerce.read.projections import CUSTOMERS_PROJECTION, PROJECTIONS
+from commerce.read.read_models import GRAPH_PATTERNS
 from hindsight.contracts.model import default_contracts
 from hindsight.contracts.policies import load_policies
-from pipelines.commerce_projections import CUSTOMERS_PROJECTION, PROJECTIONS
 from pipelines.disclosure import PiiLeak, guard_for
 from pipelines.model import Output
-from pipelines.read_models import GRAPH_PATTERNS
 from pipelines.reference import ReferenceProjector
 from tests.unit.pipelines.support import generated_history
 

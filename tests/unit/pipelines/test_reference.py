@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from commerce.read.projections import PROJECTIONS, STAGES
 from hindsight import bootstrap
 from hindsight.events import Envelope
 from hindsight.settings import Settings
-from pipelines.commerce_projections import PROJECTIONS, STAGES
 from pipelines.reference import ReferenceProjector, bodies, project_store
 from pipelines.runtime import INTERNAL, KeyState, route_all, step
 from tests.unit.pipelines.support import generated_history

@@ -13,15 +13,15 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from typer.testing import CliRunner
 
+from commerce.read.ports import DOMAINS
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import TopicSpec, ensure_topics
 from hindsight import bootstrap
 from hindsight.contracts.cli import contracts_app
-from hindsight.contracts.ports import DOMAINS
 from hindsight.contracts.quality import sample_kafka
 from hindsight.events import NewEvent
-from hindsight.relay import topic_name
 from hindsight.settings import Settings, get_settings
+from hindsight.topics import topic_name
 from tests.unit.hindsight.contracts.scenario import envelopes
 
 pytestmark = pytest.mark.servers("kafka")

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from commerce.read.projections import PROJECTIONS
+from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.neo4j_sink import Neo4jSink
 from hindsight import bootstrap
 from hindsight.service.app import create_app
 from hindsight.settings import Settings
 from hindsight.workload import run_direct
-from pipelines.commerce_projections import PROJECTIONS
 from pipelines.reference import ReferenceProjector
 
 pytestmark = pytest.mark.servers("elasticsearch", "neo4j")
@@ -51,9 +52,14 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     run_direct(handler, handler.domain.workload(21, 2000), 2000)
     log = handler.store.read_all(0, 10**6)
     outputs = ReferenceProjector(PROJECTIONS).feed(e.to_dict() for e in log).outputs().values()
-    es_sink = ElasticsearchSink(s.elasticsearch_url, alias_prefix=s.es_alias_prefix)
+    es_sink = ElasticsearchSink(
+        s.elasticsearch_url, specs=INDEX_SPECS, alias_prefix=s.es_alias_prefix
+    )
     graph_sink = Neo4jSink(
-        s.neo4j_uri, (s.neo4j_user, s.neo4j_password), label_prefix=s.neo4j_label_prefix
+        s.neo4j_uri,
+        (s.neo4j_user, s.neo4j_password),
+        patterns=GRAPH_PATTERNS,
+        label_prefix=s.neo4j_label_prefix,
     )
     es_sink.start()
     graph_sink.start()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from commerce.read.ports import PORTS as COMMERCE_PORTS
 from hindsight.contracts.model import default_contracts, load_all, parse_contract
 from hindsight.contracts.policies import Violation, lint, load_policies
 from hindsight.contracts.ports import Port
@@ -28,7 +29,7 @@ def _lint(*raws: dict[str, Any], ports: set[Port] = PORTS) -> list[Violation]:
 
 
 def test_the_repository_contracts_comply() -> None:
-    assert lint(default_contracts(), POLICIES) == []
+    assert lint(default_contracts(), POLICIES, COMMERCE_PORTS) == []
 
 
 def test_the_minimal_fixture_complies() -> None:

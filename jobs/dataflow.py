@@ -37,7 +37,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
 
-from hindsight.contracts.ports import DLQ_TOPIC, sink_topic
+from hindsight import topics
 
 DLQ = OutputTag("dead-letters", Types.STRING())
 _PICKLE = pickle.HIGHEST_PROTOCOL
@@ -60,14 +60,14 @@ class JobConfig:
     bootstrap: str
     topic_pattern: str  # regex of the event topics, e.g. r"hindsight\..*\.events"
     group_id: str = "hindsight-projections"
-    dlq_topic: str = DLQ_TOPIC
-    es_topic: str = sink_topic("elasticsearch")
-    neo4j_topic: str = sink_topic("neo4j")
+    dlq_topic: str = topics.dlq_topic()
+    es_topic: str = topics.sink_topic("elasticsearch")
+    neo4j_topic: str = topics.sink_topic("neo4j")
     job_name: str = "hindsight-projections"
     out_of_orderness_s: int = 5
     transaction_timeout_ms: int = 600_000
     max_request_bytes: int = 1024 * 1024  # the producers' largest request (Kafka's default)
-    projections: str = "pipelines.commerce_projections:STAGES"  # module:attribute
+    projections: str = "commerce.read.projections:STAGES"  # module:attribute
     # where the validator's contracts live; carried here, not read from the workers' settings,
     # because a cluster's Python workers do not share the submitting shell's environment
     contracts_dirs: tuple[str, ...] = ()

@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from commerce.read.projections import PROJECTIONS, STAGES
+from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from hindsight.contracts.pii import allowed_fields
-from pipelines.commerce_projections import PROJECTIONS, STAGES
 from pipelines.model import Output
-from pipelines.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from pipelines.reference import ReferenceProjector
 from tests.unit.pipelines.support import Log, generated_history, interleave, run_delayed
 

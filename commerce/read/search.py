@@ -12,7 +12,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipelines.read_models import ORDERS, PRODUCTS
+from commerce.read.read_models import ORDERS, PRODUCTS
 
 
 def search_products(

@@ -30,9 +30,9 @@ from functools import cache
 from typing import Any
 
 from commerce.orders import OrderStatus
+from commerce.read.ports import ES_CUSTOMERS, ES_ORDERS, ES_PRODUCTS
 from commerce.upcasters import upcast
 from hindsight.contracts.pii import allowed_fields
-from hindsight.contracts.ports import ES_CUSTOMERS, ES_ORDERS, ES_PRODUCTS
 from hindsight.events import parse_time
 from pipelines.model import Event, Output, Projection
 from pipelines.runtime import internal, stages_of

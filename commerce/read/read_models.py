@@ -1,0 +1,220 @@
+"""Commerce's read models as data: three search indices and three graph patterns.
+
+What the generic sinks write for commerce (`pipelines.read_models` has the types): the
+projections (`commerce.read.projections`) render the bodies, these say what an index maps and
+which part of the graph a change replaces. Money is integer cents, hence `long`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from commerce.read.ports import ES_CUSTOMERS, ES_ORDERS, ES_PRODUCTS
+from pipelines.model import Output
+from pipelines.read_models import GraphPattern, IndexSpec, InvalidRow, optional, require
+
+_KEYWORD: dict[str, Any] = {"type": "keyword"}
+_LONG: dict[str, Any] = {"type": "long"}
+_DATE: dict[str, Any] = {"type": "date"}
+# a name is searched as words and filtered/sorted/aggregated exactly
+_NAME: dict[str, Any] = {
+    "type": "text",
+    "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
+}
+
+
+ORDERS = IndexSpec(
+    alias=ES_ORDERS,
+    shards=2,
+    properties={
+        "order_id": _KEYWORD,
+        "customer_id": _KEYWORD,
+        "status": _KEYWORD,
+        "total": _LONG,
+        "lines": {
+            "type": "nested",
+            "properties": {
+                "product_id": _KEYWORD,
+                "name": _NAME,
+                "quantity": _LONG,
+                "unit_price": _LONG,
+            },
+        },
+        "placed_at": _DATE,
+        "timeline": {"type": "nested", "properties": {"status": _KEYWORD, "at": _DATE}},
+        "version": _LONG,
+    },
+)
+
+CUSTOMERS = IndexSpec(
+    alias=ES_CUSTOMERS,
+    properties={
+        "customer_id": _KEYWORD,
+        "name": _NAME,
+        "city": {**_KEYWORD, "fields": {"text": {"type": "text"}}},
+        "order_count": _LONG,
+        "lifetime_value": _LONG,
+        "last_order_at": _DATE,
+        "forgotten": {"type": "boolean"},
+        "version": _LONG,
+    },
+)
+
+PRODUCTS = IndexSpec(
+    alias=ES_PRODUCTS,
+    properties={
+        "product_id": _KEYWORD,
+        "name": _NAME,
+        "category": _KEYWORD,
+        "price": _LONG,
+        "units_sold": _LONG,
+        "revenue": _LONG,
+        "stock_on_hand": _LONG,
+        "stock_reserved": _LONG,
+        "version": _LONG,
+    },
+)
+
+INDEX_SPECS: dict[str, IndexSpec] = {s.alias: s for s in (ORDERS, CUSTOMERS, PRODUCTS)}
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def _customer_row(o: Output) -> dict[str, Any]:
+    # every scalar of the body becomes a property and the node is replaced by exactly this
+    # map: a field the projection stopped sending (an erased name) disappears from the graph
+    props = {k: v for k, v in o.body.items() if isinstance(v, _SCALARS)}
+    props.update(id=o.id, version=o.version)
+    return {
+        "id": o.id,
+        "version": o.version,
+        "city": optional(o.body, "city", str),
+        "props": props,
+    }
+
+
+def _order_row(o: Output) -> dict[str, Any]:
+    lines = o.body.get("lines") or []
+    if not isinstance(lines, list):
+        raise InvalidRow("body.lines: expected list")
+    rows = []
+    for i, line in enumerate(lines):
+        if not isinstance(line, Mapping):
+            raise InvalidRow(f"body.lines[{i}]: expected object")
+        try:
+            rows.append(
+                {
+                    "product_id": str(require(line, "product_id", str, int)),
+                    "quantity": optional(line, "quantity", int),
+                    "unit_price": optional(line, "unit_price", int),
+                }
+            )
+        except InvalidRow as err:
+            raise InvalidRow(f"body.lines[{i}].{str(err).removeprefix('body.')}") from None
+    return {
+        "id": o.id,
+        "version": o.version,
+        "customer_id": str(require(o.body, "customer_id", str, int)),
+        "status": optional(o.body, "status", str),
+        "total": optional(o.body, "total", int),
+        "lines": rows,
+    }
+
+
+def _product_row(o: Output) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "version": o.version,
+        "name": optional(o.body, "name", str),
+        "category": optional(o.body, "category", str),
+    }
+
+
+# A moved customer or product leaves its old City/Category behind; it is deleted once nothing
+# points at it, so the graph is a function of the current outputs, not of their history.
+CUSTOMER = GraphPattern(
+    target="customer",
+    unique=(("Customer", "id"), ("City", "name")),
+    to_row=_customer_row,
+    cypher="""
+UNWIND $rows AS row
+MERGE (c:Customer {id: row.id})
+WITH c, row WHERE c.version IS NULL OR c.version < row.version
+SET c = row.props
+WITH c, row
+CALL (c, row) {
+  MATCH (c)-[old:LIVES_IN]->(city:City)
+  WHERE row.city IS NULL OR city.name <> row.city
+  DELETE old
+  WITH city WHERE NOT (city)--()
+  DELETE city
+}
+CALL (c, row) {
+  WITH c, row WHERE row.city IS NOT NULL
+  MERGE (city:City {name: row.city})
+  MERGE (c)-[:LIVES_IN]->(city)
+}
+RETURN count(*) AS applied
+""",
+)
+
+ORDER = GraphPattern(
+    target="order",
+    unique=(("Order", "id"), ("Customer", "id"), ("Product", "id")),
+    to_row=_order_row,
+    cypher="""
+UNWIND $rows AS row
+MERGE (o:Order {id: row.id})
+WITH o, row WHERE o.version IS NULL OR o.version < row.version
+SET o = {id: row.id, status: row.status, total: row.total, version: row.version}
+WITH o, row
+CALL (o, row) {
+  MATCH (other:Customer)-[placed:PLACED]->(o) WHERE other.id <> row.customer_id
+  DELETE placed
+}
+CALL (o, row) {
+  MERGE (c:Customer {id: row.customer_id})
+  MERGE (c)-[:PLACED]->(o)
+}
+CALL (o) {
+  MATCH (o)-[line:CONTAINS]->(:Product)
+  DELETE line
+}
+CALL (o, row) {
+  UNWIND row.lines AS line
+  MERGE (p:Product {id: line.product_id})
+  CREATE (o)-[:CONTAINS {quantity: line.quantity, unit_price: line.unit_price}]->(p)
+}
+RETURN count(*) AS applied
+""",
+)
+
+PRODUCT = GraphPattern(
+    target="product",
+    unique=(("Product", "id"), ("Category", "name")),
+    to_row=_product_row,
+    cypher="""
+UNWIND $rows AS row
+MERGE (p:Product {id: row.id})
+WITH p, row WHERE p.version IS NULL OR p.version < row.version
+SET p = {id: row.id, name: row.name, version: row.version}
+WITH p, row
+CALL (p, row) {
+  MATCH (p)-[old:IN_CATEGORY]->(cat:Category)
+  WHERE row.category IS NULL OR cat.name <> row.category
+  DELETE old
+  WITH cat WHERE NOT (cat)--()
+  DELETE cat
+}
+CALL (p, row) {
+  WITH p, row WHERE row.category IS NOT NULL
+  MERGE (cat:Category {name: row.category})
+  MERGE (p)-[:IN_CATEGORY]->(cat)
+}
+RETURN count(*) AS applied
+""",
+)
+
+GRAPH_PATTERNS: dict[str, GraphPattern] = {p.target: p for p in (CUSTOMER, ORDER, PRODUCT)}
