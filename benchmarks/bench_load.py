@@ -19,8 +19,8 @@ import socket
 from rich.console import Console
 from rich.table import Table
 
+from entrypoints import background, bootstrap, workload
 from entrypoints.figures import write
-from hindsight import background, bootstrap, workload
 from hindsight.settings import Settings, get_settings
 
 

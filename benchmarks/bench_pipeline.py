@@ -63,14 +63,15 @@ from rich.console import Console
 from rich.table import Table
 
 from commerce.read.projections import PROJECTIONS
-from connectors.sink_main import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink, sink_topic
 from connectors.sink_worker import SinkWorker, WorkerConfig
+from entrypoints import bootstrap
+from entrypoints.cli.job import _rest, submit, wait_running
 from entrypoints.figures import write
-from hindsight import bootstrap
+from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink, sink_topic
+from entrypoints.workload import run_direct
 from hindsight.events import Envelope
 from hindsight.relay import OutboxRelay, topic_name
 from hindsight.settings import REPO_ROOT, Settings, get_settings
-from hindsight.workload import run_direct
 from pipelines.model import Output
 from pipelines.reference import ReferenceProjector
 from tests.integration.pipelines import e2e
@@ -157,8 +158,6 @@ def running_job(
             log.close()
         return
 
-    from hindsight.cli_job import _rest, submit, wait_running
-
     job_id = ""
 
     def running() -> None:
@@ -181,7 +180,6 @@ def running_job(
 def _wait_free_slots(s: Settings, needed: int = 2, timeout_s: float = 60) -> None:
     """The cluster is shared: a job of someone else's holding the slots would leave ours
     waiting for resources until Flink gives up, so say so plainly (never cancel theirs)."""
-    from hindsight.cli_job import _rest
 
     deadline = time.monotonic() + timeout_s
     while True:
@@ -200,7 +198,6 @@ def _wait_free_slots(s: Settings, needed: int = 2, timeout_s: float = 60) -> Non
 
 def _wait_job_gone(s: Settings, job_id: str, timeout_s: float = 60) -> None:
     """Until the cancelled job has released its slots, so the next run gets both."""
-    from hindsight.cli_job import _rest
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -24,10 +24,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from commerce.domain import COMMERCE
+from entrypoints import bootstrap
 from entrypoints.figures import write
+from entrypoints.workload import run_direct
 from hindsight.contracts.model import default_contracts
 from hindsight.contracts.validator import Validator
-from hindsight.settings import get_settings
+from hindsight.settings import Settings, get_settings
 
 TARGET = 100_000
 
@@ -38,10 +41,6 @@ def _pin_one_core() -> None:
 
 
 def _workload_events(commands: int) -> list[bytes]:
-    from commerce.domain import COMMERCE
-    from hindsight import bootstrap
-    from hindsight.settings import Settings
-    from hindsight.workload import run_direct
 
     with tempfile.TemporaryDirectory() as home:
         handler = bootstrap.command_handler(Settings(home=Path(home)))

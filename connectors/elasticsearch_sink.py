@@ -16,8 +16,9 @@ from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, BadRequestError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError
 
+from connectors import clients
 from connectors.sink_worker import (
     SINK_RETRY,
     InvalidOutput,
@@ -41,7 +42,7 @@ class _Retryable(Exception):
 
 
 class ElasticsearchSink:
-    """Bulk-writes Outputs to the index aliases of `specs` (default: the commerce models).
+    """Bulk-writes Outputs to the index aliases of `specs` (a read-model plug-in's INDEX_SPECS).
 
     alias_prefix / generation: tests pass a unique prefix to own private indices and aliases
     (`<prefix><alias>` -> `<prefix><alias>-<generation>`); production uses neither.
@@ -70,9 +71,7 @@ class ElasticsearchSink:
         self.start_timeout_s = start_timeout_s
         self.refresh = refresh
         # retries are ours (backoff, per-item): the client must not retry behind our back
-        self.client = Elasticsearch(
-            url, request_timeout=request_timeout_s, max_retries=0, retry_on_timeout=False
-        )
+        self.client = clients.elasticsearch(url, request_timeout_s=request_timeout_s, retries=False)
 
     def alias(self, target: str) -> str:
         return self.specs[target].alias_name(self.alias_prefix)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from confluent_kafka import KafkaError, Message, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaError, Message
 
+from connectors import clients
 from connectors.kafka_topics import EVENT_LOG, TopicSpec, ensure_topics
 from hindsight.relay import Record
 
@@ -52,26 +52,13 @@ class Deliveries:
             raise PublishError(f"{len(self.failures)} records failed: {self.failures[:3]}")
 
 
-def producer_config(bootstrap: str, timeout_s: float) -> dict[str, object]:
-    """The idempotent producer the log is written with (relay and test harness alike)."""
-    return {
-        "bootstrap.servers": bootstrap,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 5,
-        "batch.num.messages": 10000,
-        "compression.type": "lz4",
-        "message.timeout.ms": int(timeout_s * 1000),
-    }
-
-
 class KafkaPublisher:
     def __init__(self, bootstrap: str, *, partitions: int = 4, timeout_s: float = 30.0) -> None:
         self.bootstrap = bootstrap
         self.partitions = partitions
         self.timeout_s = timeout_s
-        self.producer = Producer(producer_config(bootstrap, timeout_s))
-        self.admin = AdminClient({"bootstrap.servers": bootstrap})
+        self.producer = clients.kafka_producer(bootstrap, timeout_s=timeout_s)
+        self.admin = clients.kafka_admin(bootstrap)
         self._known: set[str] = set()
 
     def ensure_topics(self, topics: Sequence[str]) -> None:

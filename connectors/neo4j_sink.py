@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
+from connectors import clients
 from connectors.sink_worker import (
     SINK_RETRY,
     InvalidOutput,
@@ -34,7 +35,7 @@ _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
 
 
 class Neo4jSink:
-    """Writes Outputs through the `patterns` (default: the commerce graph).
+    """Writes Outputs through the `patterns` (a read-model plug-in's GRAPH_PATTERNS).
 
     label_prefix: tests pass a unique prefix so the real statements run on private labels
     (`T1a2bCustomer`), which isolates them from each other and from the platform's graph.
@@ -59,8 +60,8 @@ class Neo4jSink:
         self.retry = retry
         self.start_timeout_s = start_timeout_s
         # the driver's own transaction retries stay short: backoff across an outage is ours
-        self.driver: Driver = GraphDatabase.driver(
-            uri, auth=auth, max_transaction_retry_time=5.0, connection_timeout=5.0
+        self.driver: Driver = clients.neo4j(
+            uri, auth, max_transaction_retry_time=5.0, connection_timeout=5.0
         )
         self._statements = {t: p.statement(label_prefix) for t, p in self.patterns.items()}
 

@@ -38,6 +38,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from connectors import clients
 from connectors.freshness import FreshnessLog
 from hindsight import topics
 from hindsight.contracts import dead_letter
@@ -263,14 +264,8 @@ class SinkWorker:
         `until_idle_s` seconds with the batch flushed: how tests and the demo drain a topic."""
         restore = self._install_signal_handlers()
         self.sink.start()
-        consumer = self._consumer = Consumer(self._consumer_config())
-        self._producer = Producer(
-            {
-                "bootstrap.servers": self.config.bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-            }
-        )
+        consumer = self._consumer = self._new_consumer()
+        self._producer = clients.kafka_producer(self.config.bootstrap)
         consumer.subscribe([self.config.topic], on_revoke=self._on_revoke)
         log.info("sink %s consuming %s as %s", self.sink.name, self.config.topic,
                  self.config.group_id)  # fmt: skip
@@ -520,17 +515,13 @@ class SinkWorker:
             raise KafkaException(err)
         log.warning("sink %s: kafka: %s", self.sink.name, err)
 
-    def _consumer_config(self) -> dict[str, Any]:
-        return {
-            "bootstrap.servers": self.config.bootstrap,
-            "group.id": self.config.group_id,
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            **({"group.instance.id": self.config.instance_id} if self.config.instance_id else {}),
-            **self.config.consumer_overrides,
-        }
+    def _new_consumer(self) -> Consumer:
+        """Offsets stored and committed by the worker only, after its batch is written."""
+        extra: dict[str, Any] = {"enable.auto.offset.store": False}
+        if self.config.instance_id:
+            extra["group.instance.id"] = self.config.instance_id
+        extra.update(self.config.consumer_overrides)
+        return clients.kafka_consumer(self.config.bootstrap, self.config.group_id, **extra)
 
     def _install_signal_handlers(self) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():

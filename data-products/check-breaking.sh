@@ -9,11 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -eq 0 ]; then
-  exec .venv/bin/python -m hindsight.contracts.cli diff --against-released
+  exec .venv/bin/python -m entrypoints.cli.contracts diff --against-released
 fi
 rev="$1"
 if ! git rev-parse --verify --quiet "${rev}^{commit}" >/dev/null; then
   echo "check-breaking: ${rev} is not a commit here (a shallow clone?): nothing to compare with" >&2
   exit 2
 fi
-exec .venv/bin/python -m hindsight.contracts.cli diff --against-git "${rev}"
+exec .venv/bin/python -m entrypoints.cli.contracts diff --against-git "${rev}"

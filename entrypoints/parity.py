@@ -22,13 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
-from neo4j import GraphDatabase
 
+from connectors import clients
 from connectors.neo4j_sink import Neo4jSink
-from connectors.sink_main import output_guard
-from hindsight import catchup
+from entrypoints import catchup
+from entrypoints.sinks import output_guard
 from hindsight.settings import Settings
 from pipelines.model import Output
 from pipelines.read_models import GraphPattern, read_models
@@ -112,7 +111,7 @@ def compare_es(want: Mapping[Any, Any], got: Mapping[Any, Any]) -> Parity:
 
 
 def es_documents(s: Settings, aliases: Iterable[str]) -> dict[tuple[str, str], Any]:
-    es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+    es = clients.elasticsearch_for(s)
     docs: dict[tuple[str, str], Any] = {}
     for alias in aliases:
         name = f"{s.es_alias_prefix}{alias}"
@@ -191,8 +190,7 @@ def graph_snapshot(s: Settings, patterns: Mapping[str, GraphPattern], prefix: st
         prop = keys.get(label)
         return props.get(prop) if prop else _frozen(props)
 
-    auth = (s.neo4j_user, s.neo4j_password)
-    with GraphDatabase.driver(s.neo4j_uri, auth=auth) as driver:
+    with clients.neo4j_for(s) as driver:
         for label in labels:
             records, _, _ = driver.execute_query(
                 f"MATCH (n:`{prefix}{label}`) RETURN properties(n) AS props"

@@ -38,6 +38,9 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
 
 from hindsight import topics
+from hindsight.contracts.validator import Invalid, dead_letter, default_validator, validator_for
+from hindsight.plugins import load
+from pipelines.runtime import route_all, step
 
 DLQ = OutputTag("dead-letters", Types.STRING())
 _PICKLE = pickle.HIGHEST_PROTOCOL
@@ -58,16 +61,16 @@ class JobConfig:
     """Everything the job needs from configuration; built by the entry point from settings."""
 
     bootstrap: str
-    topic_pattern: str  # regex of the event topics, e.g. r"hindsight\..*\.events"
-    group_id: str = "hindsight-projections"
+    topic_pattern: str  # regex of the event topics: topics.events_pattern(prefix)
+    projections: str  # module:attribute of the stages, the settings' `projections`
+    group_id: str = topics.projection_job_name()
     dlq_topic: str = topics.dlq_topic()
     es_topic: str = topics.sink_topic("elasticsearch")
     neo4j_topic: str = topics.sink_topic("neo4j")
-    job_name: str = "hindsight-projections"
+    job_name: str = topics.projection_job_name()
     out_of_orderness_s: int = 5
     transaction_timeout_ms: int = 600_000
     max_request_bytes: int = 1024 * 1024  # the producers' largest request (Kafka's default)
-    projections: str = "commerce.read.projections:STAGES"  # module:attribute
     # where the validator's contracts live; carried here, not read from the workers' settings,
     # because a cluster's Python workers do not share the submitting shell's environment
     contracts_dirs: tuple[str, ...] = ()
@@ -75,7 +78,6 @@ class JobConfig:
 
 
 def _load(spec: str) -> Any:
-    from hindsight.plugins import load
 
     return load(spec)
 
@@ -103,14 +105,6 @@ class ValidateAndRoute(ProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         from pathlib import Path
-
-        from hindsight.contracts.validator import (
-            Invalid,
-            dead_letter,
-            default_validator,
-            validator_for,
-        )
-        from pipelines.runtime import route_all
 
         self.validator = (
             validator_for(tuple(map(Path, self.contracts_dirs)))
@@ -155,7 +149,6 @@ class FoldKeyedState(KeyedProcessFunction):
         self.stages_spec, self.stage, self.next_tag = stages_spec, stage, next_tag
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        from pipelines.runtime import route_all, step
 
         stages = _load(self.stages_spec)
         self.by_name = {p.name: p for p in stages[self.stage]}

@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from confluent_kafka.admin import AdminClient
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
+from connectors import clients
 from connectors.kafka_topics import (
     DEAD_LETTERS,
     MAX_DEAD_LETTER_BYTES,
@@ -92,7 +92,7 @@ def main() -> None:
     outputs = [TopicSpec(cfg.dlq_topic, s.kafka_partitions, DEAD_LETTERS)] + [
         TopicSpec(t, s.kafka_partitions) for t in (cfg.es_topic, cfg.neo4j_topic)
     ]
-    ensure_topics(AdminClient({"bootstrap.servers": s.kafka_bootstrap}), outputs)
+    ensure_topics(clients.kafka_admin(s.kafka_bootstrap), outputs)
     conf = local_configuration(s) if args.local else Configuration()
     if args.exec_mode:
         conf.set_string("python.execution-mode", args.exec_mode)

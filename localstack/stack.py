@@ -7,16 +7,16 @@ from collections.abc import Callable
 
 from hindsight.settings import Settings
 from localstack.server import Server, StartError, Status
+from localstack.servers.elasticsearch import Elasticsearch
 from localstack.servers.flink import FlinkJobManager, FlinkTaskManager
 from localstack.servers.kafka import Kafka
+from localstack.servers.neo4j import Neo4j
 from localstack.servers.postgres import Postgres
 
 Progress = Callable[[str], None]
 
 
 def servers(settings: Settings) -> list[Server]:
-    from localstack.servers.elasticsearch import Elasticsearch
-    from localstack.servers.neo4j import Neo4j
 
     return [
         Postgres(settings),

@@ -8,11 +8,12 @@ as purchases. `label_prefix` is the deployment's (`HINDSIGHT_NEO4J_LABEL_PREFIX`
 
 from __future__ import annotations
 
-from typing import Any
-
-from neo4j import Driver
+from typing import TYPE_CHECKING, Any
 
 from pipelines.read_models import relabel
+
+if TYPE_CHECKING:  # the client library loads with the client (connectors.clients)
+    from neo4j import Driver
 
 CUSTOMER_ORDERS = """
 MATCH (c:Customer {id: $id})-[:PLACED]->(o:Order)

@@ -8,11 +8,12 @@ the standard analyzer exists on this node (no stemming), so matching is on words
 
 from __future__ import annotations
 
-from typing import Any
-
-from elasticsearch import Elasticsearch
+from typing import TYPE_CHECKING, Any
 
 from commerce.read.read_models import ORDERS, PRODUCTS
+
+if TYPE_CHECKING:  # the client library loads with the client (connectors.clients)
+    from elasticsearch import Elasticsearch
 
 
 def search_products(

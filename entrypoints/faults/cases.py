@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Producer
-
-from connectors.kafka_publisher import Deliveries, producer_config
+from connectors import clients
+from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import MAX_RECORD_BYTES
+from entrypoints import bootstrap
+from entrypoints.cli import job as cli_job
 from entrypoints.faults.deployment import Deployment
-from hindsight import bootstrap, cli_job
 from hindsight.events import Envelope
 from hindsight.topics import topic_name
 
@@ -154,9 +154,9 @@ def hostile_input(d: Deployment, o: Observed) -> None:
         streams.setdefault((e.aggregate_type, e.aggregate_id), []).append(e)
     long = max(streams.values(), key=len)
     replays = [*events[-20:], long[-1], long[0], long[len(long) // 2]]
-    config = producer_config(d.s.kafka_bootstrap, 30.0)
-    config["message.max.bytes"] = MAX_RECORD_BYTES + 4096
-    producer = Producer(config)
+    producer = clients.kafka_producer(
+        d.s.kafka_bootstrap, **{"message.max.bytes": MAX_RECORD_BYTES + 4096}
+    )
     deliveries = Deliveries()
     for raw in bad.values():
         producer.produce(topic, raw, b"hostile", on_delivery=deliveries)

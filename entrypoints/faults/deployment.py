@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka.admin import AdminClient
-from elasticsearch import Elasticsearch
-
+from connectors import clients
 from connectors.neo4j_sink import Neo4jSink
-from hindsight import background, bootstrap, cli_job, workload
+from entrypoints import background, bootstrap, workload
+from entrypoints.cli import job as cli_job
 from hindsight.settings import Settings
 from localstack import process, stack
 from localstack.server import Server
@@ -110,7 +109,7 @@ class Deployment:
     def cleanup(self) -> None:
         """Delete what the deployment wrote to the shared servers."""
         s = self.s
-        es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+        es = clients.elasticsearch_for(s)
         es.indices.delete(
             index=f"{s.es_alias_prefix}*", ignore_unavailable=True, allow_no_indices=True
         )
@@ -120,7 +119,7 @@ class Deployment:
         graph = Neo4jSink(s.neo4j_uri, auth, patterns=patterns, label_prefix=s.neo4j_label_prefix)
         graph.drop()
         graph.close()
-        admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+        admin = clients.kafka_admin(s.kafka_bootstrap)
         mine = [
             t
             for t in admin.list_topics(timeout=10).topics

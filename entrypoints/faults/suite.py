@@ -12,14 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from entrypoints import figures, parity
+from connectors import clients
+from entrypoints import bootstrap, figures, parity
 from entrypoints.faults.cases import BY_NAME, Case, Observed, dead_letter_originals
 from entrypoints.faults.deployment import Deployment
-from hindsight import bootstrap
 from hindsight.settings import Settings
 from hindsight.topics import dlq_topic
 from pipelines.read_models import read_models
@@ -185,14 +185,7 @@ def dead_letters(d: Deployment) -> list[bytes]:
 
 def _read_topics(d: Deployment, wanted: Any) -> list[bytes]:
     """Every committed record of the matching topics, partition by partition to the end."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": d.s.kafka_bootstrap,
-            "group.id": "faults-reader",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
+    consumer = clients.kafka_consumer(d.s.kafka_bootstrap, "faults-reader")
     try:
         topics = consumer.list_topics(timeout=10).topics
         parts = [TopicPartition(t, p, 0) for t in topics if wanted(t) for p in topics[t].partitions]

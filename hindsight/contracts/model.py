@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from hindsight.settings import get_settings
+
 DATA_PRODUCTS = Path(__file__).resolve().parents[2] / "data-products"
 CONTRACT_FILE = "datacontract.yaml"
 POLICIES_FILE = "policies.yaml"
@@ -249,6 +251,5 @@ def contracts_in(roots: tuple[Path, ...]) -> dict[str, Contract]:
 
 def default_contracts() -> dict[str, Contract]:
     """The configured contracts (settings.contracts_dirs; by default data-products/)."""
-    from hindsight.settings import get_settings
 
     return contracts_in(tuple(get_settings().contracts_dirs))

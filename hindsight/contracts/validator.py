@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from hindsight.contracts.model import Contract, Field, contracts_in
+from hindsight.settings import get_settings
 
 NOT_JSON = "not JSON"
 MISSING_FIELD = "missing field"
@@ -350,7 +351,6 @@ def validator_for(roots: tuple[Path, ...]) -> Validator:
 
 def default_validator() -> Validator:
     """The validator for the configured contracts (settings.contracts_dirs)."""
-    from hindsight.settings import get_settings
 
     return validator_for(tuple(get_settings().contracts_dirs))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from hindsight.eventstore.base import EventStore
+from hindsight.eventstore.sqlite import SQLiteEventStore
 from hindsight.eventstore.upcasting import Upcasters
 from hindsight.settings import Settings, get_settings
 
@@ -32,15 +33,13 @@ def open_store(
     `settings.postgres_schema` unless `postgres_schema` names another."""
     s = settings or get_settings()
     if backend == "sqlite":
-        from hindsight.eventstore.sqlite import SQLiteEventStore
-
         return SQLiteEventStore(
             sqlite_path or default_sqlite_path(s),
             upcasters=upcasters,
             synchronous=s.sqlite_synchronous,
         )
     if backend == "postgres":
-        from hindsight.eventstore.postgres import PostgresEventStore
+        from hindsight.eventstore.postgres import PostgresEventStore  # lazy: psycopg, 0.5 s
 
         return PostgresEventStore(
             s.postgres_dsn, schema=postgres_schema or s.postgres_schema, upcasters=upcasters

@@ -30,8 +30,8 @@ from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import SinkFreshness, freshness_dir
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import DEAD_LETTERS, TopicSpec, ensure_topics
-from connectors.sink_main import build_worker
 from connectors.sink_worker import SinkUnavailable, WriteResult
+from entrypoints.sinks import build_worker
 from hindsight.settings import Settings
 from hindsight.topics import dlq_topic, sink_topic
 from pipelines.model import Output

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from entrypoints import bootstrap
 from examples.library import plugin
 from examples.library.domain import AddBook, BookNotAvailable, LendBook, ReturnBook
 from examples.library.projection import ES_BOOKS
-from hindsight import bootstrap
 from hindsight.commands import CommandHandler
 from hindsight.settings import Settings
 from pipelines.reference import ReferenceProjector

@@ -18,11 +18,11 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 from psycopg import sql
 
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.workload import run_direct
 from hindsight.events import Envelope
 from hindsight.settings import Settings
 from hindsight.topics import topic_name
-from hindsight.workload import run_direct
 
 pytestmark = pytest.mark.servers("kafka", "postgres")
 
@@ -123,7 +123,7 @@ def test_killing_the_relay_mid_batch_loses_nothing(isolated: Settings) -> None:
         "HINDSIGHT_EVENTSTORE_BACKEND": s.eventstore_backend,
         "HINDSIGHT_POSTGRES_SCHEMA": s.postgres_schema,
     }
-    cmd = [sys.executable, "-m", "hindsight.cli", "relay", "run", "--until-caught-up"]
+    cmd = [sys.executable, "-m", "entrypoints.cli", "relay", "run", "--until-caught-up"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = bootstrap.relay(s).checkpoint.path
     deadline = time.monotonic() + 60

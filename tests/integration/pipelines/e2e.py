@@ -22,7 +22,8 @@ from elasticsearch import Elasticsearch
 from neo4j import GraphDatabase
 
 from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
-from connectors.kafka_publisher import Deliveries, producer_config
+from connectors.clients import producer_config
+from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import TopicSpec, ensure_topics
 from hindsight.events import Envelope
 from hindsight.settings import Settings
@@ -204,7 +205,7 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
                 proc.wait()
             log.close()
     else:
-        from hindsight.cli_job import _rest, submit, wait_running
+        from entrypoints.cli.job import _rest, submit, wait_running
 
         job_id = ""
 
@@ -229,7 +230,7 @@ def running_sinks(s: Settings, names: Iterable[str] = ("elasticsearch", "neo4j")
         with open(s.home / f"sink-{name}.log", "w") as log:
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "hindsight.cli", "sink", "run", name],
+                    [sys.executable, "-m", "entrypoints.cli", "sink", "run", name],
                     env=env_of(s),
                     cwd=REPO,
                     stdout=log,

@@ -16,10 +16,10 @@ import pytest
 from confluent_kafka import Consumer
 
 from commerce.read.projections import PROJECTIONS
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.workload import run_direct
 from hindsight.settings import Settings
 from hindsight.topics import dlq_topic, topic_name
-from hindsight.workload import run_direct
 from pipelines.reference import ReferenceProjector
 from tests.integration.pipelines import e2e
 

@@ -36,7 +36,7 @@ from commerce.orders import (
     PlaceOrder,
     ShipOrder,
 )
-from hindsight import bootstrap
+from entrypoints import bootstrap
 from hindsight.aggregate import DomainError
 from hindsight.commands import CommandHandler
 from hindsight.settings import Settings

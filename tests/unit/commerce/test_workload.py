@@ -8,9 +8,9 @@ from pathlib import Path
 
 from commerce.domain import COMMERCE
 from commerce.workload import commands
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.workload import run_direct
 from hindsight.settings import Settings
-from hindsight.workload import run_direct
 
 
 def test_same_seed_same_traffic() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from commerce.inventory import InsufficientStock
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.workload import run_direct
 from hindsight.commands import CommandHandler
 from hindsight.settings import Settings
-from hindsight.workload import run_direct
 
 
 def handler(tmp_path: Path, snapshot_every: int = 100) -> CommandHandler:

@@ -10,9 +10,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.workload import run_direct
 from hindsight.settings import Settings
-from hindsight.workload import run_direct
 from pipelines.model import Event, Output, Projection
 from pipelines.runtime import INTERNAL, KeyState, route_all, step
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from commerce.read.projections import PROJECTIONS, STAGES
-from hindsight import bootstrap
+from entrypoints import bootstrap
 from hindsight.events import Envelope
 from hindsight.settings import Settings
 from pipelines.reference import ReferenceProjector, bodies, project_store

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from commerce.read.ports import DOMAINS
 from connectors.kafka_publisher import Deliveries
+from connectors.kafka_sampling import sample_kafka
 from connectors.kafka_topics import TopicSpec, ensure_topics
-from hindsight import bootstrap
-from hindsight.contracts.cli import contracts_app
-from hindsight.contracts.quality import sample_kafka
+from entrypoints import bootstrap
+from entrypoints.cli.contracts import contracts_app
 from hindsight.events import NewEvent
 from hindsight.settings import Settings, get_settings
 from hindsight.topics import topic_name

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from hindsight.contracts.cli import contracts_app
+from entrypoints.cli.contracts import contracts_app
 from hindsight.contracts.diff import NoBaseline, diff_against_released, release
 from tests.unit.hindsight.contracts.support import minimal, prop, schema
 

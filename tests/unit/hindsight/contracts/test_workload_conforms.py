@@ -7,10 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 from commerce.domain import COMMERCE
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.workload import run_direct
 from hindsight.contracts.validator import Invalid, validate
 from hindsight.settings import Settings
-from hindsight.workload import run_direct
 
 
 def test_every_event_of_a_generated_workload_is_valid(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from connectors.freshness import FreshnessLog
-from hindsight.contracts.cli import contracts_app
+from entrypoints.cli.contracts import contracts_app
 from tests.unit.hindsight.contracts.scenario import envelopes
 from tests.unit.hindsight.contracts.support import (
     MINIMAL_CONTRACT,

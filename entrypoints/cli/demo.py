@@ -9,6 +9,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from commerce.read.read_models import CUSTOMERS, PRODUCTS
+from entrypoints import background, bootstrap, catchup, workload
+from entrypoints.cli import job as cli_job
+from entrypoints.cli import ops as cli_ops
+from entrypoints.cli import query as cli_query
+from entrypoints.cli.contracts import test_cmd
 from hindsight.settings import Settings, get_settings
 
 console = Console()
@@ -19,7 +25,6 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the read models")] = 900,
 ) -> None:
     """Generate traffic through the service, relay it, project it, wait, then show around."""
-    from hindsight import background, cli_job, cli_ops
 
     s = get_settings()
     console.rule("[bold]1. command service")
@@ -41,7 +46,6 @@ def demo(
 
 
 def wait_for_read_models(s: Settings, timeout: float) -> None:
-    from hindsight import catchup
 
     expected = catchup.expected_outputs(s)
     columns = (
@@ -78,9 +82,6 @@ def live_traffic(
     first small batches still pay for cold query plans and a JIT that is warming up."""
     from itertools import islice
 
-    from hindsight import bootstrap, workload
-    from hindsight.contracts.cli import test_cmd
-
     console.rule(f"[bold]6. live traffic: {commands} commands at {rate:g}/s, then the contracts")
     console.print(f"(freshness measured after the first {warm_s:g} s: cold plans, warming JIT)")
     domain = bootstrap.load_domain(s.domain)
@@ -112,8 +113,6 @@ def live_traffic(
 
 
 def tour(s: Settings) -> None:
-    from commerce.read.read_models import CUSTOMERS, PRODUCTS
-    from hindsight import cli_query
 
     es = cli_query.es_client(s)
     console.rule("[bold]5. a short tour")

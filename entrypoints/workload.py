@@ -20,7 +20,7 @@ from hindsight.aggregate import DomainError
 from hindsight.commands import CommandHandler, StateCache
 from hindsight.domain import Domain
 from hindsight.eventstore.base import ConcurrencyError
-from hindsight.service.app import kebab
+from hindsight.naming import command_path
 
 Progress = Callable[[int], None]
 
@@ -42,7 +42,7 @@ class WorkloadError(RuntimeError):
 
 def route(domain: Domain, name: str) -> str:
     cls = domain.commands[name]
-    return f"/{domain.data_domain_of(cls.aggregate_type)}/{kebab(name)}"  # type: ignore[attr-defined]
+    return command_path(domain.data_domain_of(cls.aggregate_type), name)  # type: ignore[attr-defined]
 
 
 def run_http(

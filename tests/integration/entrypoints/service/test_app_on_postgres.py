@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.service.app import create_app
 from hindsight.eventstore.postgres import PostgresEventStore
-from hindsight.service.app import create_app
 from hindsight.settings import Settings
-from tests.unit.hindsight.service.test_app import *  # noqa: F403 - the same tests, another store
+from tests.unit.entrypoints.service.test_app import *  # noqa: F403 - the same tests, another store
 
 pytestmark = pytest.mark.servers("postgres")
 

@@ -17,7 +17,10 @@ from rich.console import Console
 
 from hindsight.settings import Settings, get_settings
 from hindsight.topics import projection_job_name
+from localstack.flink_cli import run_python_job
+from localstack.python_code import ensure_current
 from localstack.servers.flink import FlinkLayout
+from localstack.stack import restart_taskmanager
 
 console = Console()
 job_app = typer.Typer(
@@ -100,9 +103,6 @@ def submit(
     checkpoint (keyed state and Kafka offsets together), so a job lost with its JobManager
     goes on where it was; `fresh` starts from empty state and the log's first record. `env`:
     HINDSIGHT_* settings for the job's client beyond this process's (another deployment's)."""
-    from localstack.flink_cli import run_python_job
-    from localstack.python_code import ensure_current
-    from localstack.stack import restart_taskmanager
 
     existing = running_jobs(s)
     if existing:

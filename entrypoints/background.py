@@ -63,7 +63,7 @@ def service(s: Settings) -> Background:
         sys.executable,
         "-m",
         "uvicorn",
-        "hindsight.service.main:app",
+        "entrypoints.service.main:app",
         "--host",
         s.host,
         "--port",
@@ -74,10 +74,10 @@ def service(s: Settings) -> Background:
 
 
 def relay(s: Settings) -> Background:
-    argv = [sys.executable, "-m", "hindsight.cli", "relay", "run"]
+    argv = [sys.executable, "-m", "entrypoints.cli", "relay", "run"]
     return Background("relay", argv, lambda: True)
 
 
 def sink(s: Settings, name: str) -> Background:
-    argv = [sys.executable, "-m", "hindsight.cli", "sink", "run", name]
+    argv = [sys.executable, "-m", "entrypoints.cli", "sink", "run", name]
     return Background(f"sink-{name}", argv, lambda: True)

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import freshness_dir
-from connectors.neo4j_sink import Neo4jSink
 from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig
 from hindsight.contracts.model import load_all
 from hindsight.contracts.policies import load_policies
@@ -38,12 +36,16 @@ def build_sink(name: SinkName, settings: Settings) -> Sink:
     """The sink for `name`, writing the read models settings.read_models names."""
     models = read_models(settings.read_models)
     if name == "elasticsearch":
+        from connectors.elasticsearch_sink import ElasticsearchSink  # lazy: loads its client
+
         return ElasticsearchSink(
             settings.elasticsearch_url,
             specs=models.index_specs,
             alias_prefix=settings.es_alias_prefix,
         )
     if name == "neo4j":
+        from connectors.neo4j_sink import Neo4jSink  # lazy: loads its client (1 s)
+
         return Neo4jSink(
             settings.neo4j_uri,
             (settings.neo4j_user, settings.neo4j_password),

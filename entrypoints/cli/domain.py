@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hindsight import bootstrap
-from hindsight.service.app import kebab
+from entrypoints import bootstrap
+from hindsight.events import parse_time
+from hindsight.naming import kebab
 from hindsight.settings import get_settings
 
 console = Console()
@@ -126,7 +127,6 @@ def get(
     version: Annotated[int | None, typer.Option(help="the state as of this version")] = None,
 ) -> None:
     """An aggregate's current state, or its state at a past time or version."""
-    from hindsight.events import parse_time
 
     handler = _handler()
     try:

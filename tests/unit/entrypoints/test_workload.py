@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hindsight import bootstrap
+from entrypoints import bootstrap
+from entrypoints.workload import WorkloadError, run_direct
 from hindsight.settings import Settings
-from hindsight.workload import WorkloadError, run_direct
 
 
 @pytest.mark.parametrize("events", [1, 5, 1000])

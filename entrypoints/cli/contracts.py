@@ -1,6 +1,6 @@
 """`hindsight contracts ...`: lint, diff, test and catalog the data products.
 
-Mounted by hindsight.cli as a sub-app; also runnable alone (`python -m hindsight.contracts.cli`)
+Mounted by entrypoints.cli as a sub-app; also runnable alone (`python -m entrypoints.cli.contracts`)
 so CI scripts do not depend on the mount.
 """
 
@@ -18,7 +18,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from connectors.freshness import SinkFreshness, freshness_dir
+from connectors.kafka_sampling import sample_kafka, topic_records
+from entrypoints import bootstrap as wiring
+from hindsight.contracts.catalog import write_catalog
+from hindsight.contracts.diff import (
+    DiffResult,
+    NoBaseline,
+    diff_against_git,
+    diff_against_released,
+    diff_files,
+    release,
+)
 from hindsight.contracts.model import DATA_PRODUCTS, POLICIES_FILE, contract_paths, load_all
+from hindsight.contracts.policies import Violation, lint, load_policies
+from hindsight.contracts.quality import evaluate_all, per_product, route
+from hindsight.contracts.validator import Validator
+from hindsight.settings import get_settings
+from hindsight.topics import topic_name
+from pipelines.read_models import read_models
 
 contracts_app = typer.Typer(
     help="Data products: lint, diff, test and catalog their contracts.", no_args_is_help=True
@@ -42,7 +60,6 @@ def _progress() -> Progress:
 
 
 def _home() -> Path:
-    from hindsight.settings import get_settings
 
     return get_settings().home / "contracts"
 
@@ -60,9 +77,6 @@ def lint_cmd(
     odcs: Annotated[bool, typer.Option(help="also run `datacontract lint` (ODCS)")] = True,
 ) -> None:
     """Check every contract against the ODCS standard and Hindsight's global policies."""
-    from hindsight.contracts.policies import Violation, lint, load_policies
-    from hindsight.settings import get_settings
-    from pipelines.read_models import read_models
 
     settings = get_settings()
     # the configured contracts against the configured code: a plug-in domain is linted with
@@ -110,7 +124,6 @@ def lint_cmd(
 
 
 def _print_diff(name: str, result: object) -> None:
-    from hindsight.contracts.diff import DiffResult
 
     assert isinstance(result, DiffResult)
     status = "[green]ok[/]" if result.ok else "[red]BREAKING without a major version bump[/]"
@@ -140,7 +153,6 @@ def diff_cmd(
     root: RootOption = DATA_PRODUCTS,
 ) -> None:
     """Exit non-zero on a breaking change without a major version bump."""
-    from hindsight.contracts.diff import diff_against_git, diff_files
 
     if against_released:
         _gate(root)
@@ -169,7 +181,6 @@ def diff_cmd(
 
 
 def _gate(root: Path) -> None:
-    from hindsight.contracts.diff import NoBaseline, diff_against_released
 
     try:
         entries = diff_against_released(root)
@@ -196,7 +207,6 @@ def release_cmd(
 ) -> None:
     """Record the current contracts as released: what the breaking-change gate compares with.
     Commit the copies under data-products/released/ with the change that releases them."""
-    from hindsight.contracts.diff import release
 
     try:
         changed = release(root, products)
@@ -235,22 +245,11 @@ def test_cmd(
 ) -> None:
     """Sample events; report validity, quality rules and freshness; exit non-zero on a breach
     (also when the store holds a product's events and nothing of them was seen)."""
-    from hindsight.contracts.quality import (
-        evaluate_all,
-        per_product,
-        route,
-        sample_kafka,
-        topic_records,
-    )
-    from hindsight.contracts.validator import Validator
 
     contracts = load_all(root)
     validator = Validator(contracts)
     stored = appended = None
     if envelopes is None:  # testing a deployment: ask its store what there was to see
-        from hindsight import bootstrap as wiring  # `bootstrap` is the Kafka option here
-        from hindsight.settings import get_settings
-
         with wiring.store(get_settings()) as store:
             since = datetime.now(UTC) - timedelta(seconds=window)
             stored = per_product(store.event_counts(), contracts)
@@ -260,9 +259,6 @@ def test_cmd(
         samples = route(envelopes.read_bytes().splitlines(), contracts)
         samples = {d: [m for m in ms if m.strip()] for d, ms in samples.items()}
     else:
-        from hindsight.settings import get_settings
-        from hindsight.topics import topic_name
-
         # the deployment's own topics: the contracts name them with the default prefix
         prefix = get_settings().kafka_topic_prefix
         topics = {
@@ -283,9 +279,6 @@ def test_cmd(
         module, _, attr = probe.partition(":")
         freshness = getattr(importlib.import_module(module), attr or "probe")
     else:
-        from connectors.freshness import SinkFreshness, freshness_dir
-        from hindsight.settings import get_settings
-
         lags = freshness_from or freshness_dir(get_settings())
         freshness = SinkFreshness(lags, window_s=window)
     reports = evaluate_all(
@@ -338,7 +331,6 @@ def catalog_cmd(
     root: RootOption = DATA_PRODUCTS,
 ) -> None:
     """Write the HTML catalog: products, owners, ports, schemas and latest quality results."""
-    from hindsight.contracts.catalog import write_catalog
 
     contracts = load_all(root)
     with _progress() as progress:

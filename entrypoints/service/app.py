@@ -8,7 +8,6 @@ that still raised would be a bug; the fuzz tests post random bodies to prove the
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from entrypoints.service.queries import query_router
+from entrypoints.service.schemas import component_schemas
 from hindsight.aggregate import DomainError
 from hindsight.commands import AggregateNotFound, CommandHandler, ContractViolation
 from hindsight.events import parse_time
 from hindsight.eventstore.base import ConcurrencyError, IdempotencyKeyReused
-from hindsight.service.queries import query_router
-from hindsight.service.schemas import component_schemas
+from hindsight.naming import command_path
 from hindsight.settings import Settings
 from hindsight.storable import UnstorableValue, check_text
 
@@ -34,10 +34,6 @@ class ApiError(Exception):
     def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.error, self.message, self.extra = status, error, message, extra
-
-
-def kebab(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 def create_app(handler: CommandHandler, settings: Settings | None = None) -> FastAPI:
@@ -168,7 +164,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
             return endpoint
 
         app.add_api_route(
-            f"/{data_domain}/{kebab(name)}",
+            command_path(data_domain, name),
             make(name),
             methods=["POST"],
             name=name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hindsight.cli_job import _record_submitted, latest_checkpoint, submitted_jobs
+from entrypoints.cli.job import _record_submitted, latest_checkpoint, submitted_jobs
 from hindsight.settings import Settings
 from localstack.servers.flink import FlinkLayout
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from connectors.kafka_publisher import KafkaPublisher
 from hindsight.commands import CommandHandler, upcasters_for
+from hindsight.contracts.validator import validator_for
 from hindsight.domain import Domain
 from hindsight.eventstore.base import EventStore
 from hindsight.eventstore.factory import open_store
@@ -36,7 +38,6 @@ def store(settings: Settings, backend: str | None = None) -> EventStore:
 
 
 def command_handler(settings: Settings, backend: str | None = None) -> CommandHandler:
-    from hindsight.contracts.validator import validator_for
 
     # the contracts of *these* settings, which a test's private copy may point elsewhere
     return CommandHandler(
@@ -55,7 +56,6 @@ def checkpoint_name(settings: Settings, backend: str) -> str:
 
 
 def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
-    from connectors.kafka_publisher import KafkaPublisher
 
     backend = backend or settings.eventstore_backend
     domain = load_domain(settings.domain)

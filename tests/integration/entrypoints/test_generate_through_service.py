@@ -26,7 +26,7 @@ EVENTS = 1000
 
 def hindsight(home: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HINDSIGHT_HOME": str(home), "HINDSIGHT_SERVICE_PORT": str(port)}
-    cmd = [sys.executable, "-m", "hindsight.cli", *args]
+    cmd = [sys.executable, "-m", "entrypoints.cli", *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hindsight import background, bootstrap
+from entrypoints import background, bootstrap, workload
+from entrypoints.sinks import run_sink
 from hindsight.settings import get_settings
 
 if TYPE_CHECKING:
-    from hindsight.workload import WorkloadStats
+    from entrypoints.workload import WorkloadStats
 
 console = Console()
 service_app = typer.Typer(help="The HTTP command service (FastAPI).", no_args_is_help=True)
@@ -31,7 +32,6 @@ def sink_run(
     until_idle: Annotated[float | None, typer.Option(help="stop after this many idle s")] = None,
 ) -> None:
     """Write one sink's changes (read_committed from Kafka), committing after each flush."""
-    from connectors.sink_main import run_sink
 
     if name not in SINKS:
         raise typer.BadParameter(f"sink must be one of {', '.join(SINKS)}")
@@ -124,7 +124,6 @@ def generate(
 
 def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> WorkloadStats:
     """`generate`, returning what it wrote (the demo continues the same traffic after it)."""
-    from hindsight import workload
 
     s = get_settings()
     domain = bootstrap.load_domain(s.domain)

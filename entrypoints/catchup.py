@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from connectors import clients
+from entrypoints import bootstrap
+from hindsight.plugins import load
 from hindsight.settings import Settings
 from pipelines.model import Output
+from pipelines.read_models import read_models
+from pipelines.reference import project_store
 
 if TYPE_CHECKING:
     from pipelines.disclosure import OutputGuard
@@ -22,9 +27,6 @@ def expected_outputs(
 ) -> dict[tuple[str, str, str], Output]:
     """The reference projection of everything the store holds, by the deployment's own
     projections; with `guard`, a projection leaking PII raises here, loudly."""
-    from hindsight import bootstrap
-    from hindsight.plugins import load
-    from pipelines.reference import project_store
 
     projections = [p for stage in load(settings.projections) for p in stage]
     with bootstrap.store(settings) as store:
@@ -33,17 +35,13 @@ def expected_outputs(
 
 def caught_up(settings: Settings, expected: dict[tuple[str, str, str], Output]) -> tuple[int, int]:
     """(matching, wanted): documents equal to the reference, primary nodes at its version."""
-    from elasticsearch import Elasticsearch
     from elasticsearch.helpers import scan
-    from neo4j import GraphDatabase
-
-    from pipelines.read_models import read_models
 
     models = read_models(settings.read_models)
     want_es = {(o.target, o.id): o.body for o in expected.values() if o.sink == "elasticsearch"}
     want_graph = {(o.target, o.id): o.version for o in expected.values() if o.sink == "neo4j"}
     matching = 0
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    es = clients.elasticsearch_for(settings)
     for alias in {t for t, _ in want_es} & set(models.index_specs):
         name = f"{settings.es_alias_prefix}{alias}"
         if not es.indices.exists_alias(name=name):
@@ -51,8 +49,7 @@ def caught_up(settings: Settings, expected: dict[tuple[str, str, str], Output]) 
         for hit in scan(es, index=name, query={"query": {"match_all": {}}}):
             if want_es.get((alias, hit["_id"])) == hit["_source"]:
                 matching += 1
-    auth = (settings.neo4j_user, settings.neo4j_password)
-    with GraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver:
+    with clients.neo4j_for(settings) as driver:
         for target, pattern in models.graph_patterns.items():
             label = pattern.node_labels()[0]
             key = next((prop for lbl, prop in pattern.unique if lbl == label), "id")

@@ -8,6 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from commerce.read import graph as g
+from commerce.read import search as q
+from connectors import clients
 from hindsight.settings import Settings, get_settings
 
 console = Console()
@@ -15,15 +18,11 @@ graph_app = typer.Typer(help="Relationship queries over the Neo4j graph.", no_ar
 
 
 def es_client(s: Settings) -> Any:
-    from elasticsearch import Elasticsearch
-
-    return Elasticsearch(s.elasticsearch_url, request_timeout=30)
+    return clients.elasticsearch_for(s)
 
 
 def neo4j_driver(s: Settings) -> Any:
-    from neo4j import GraphDatabase
-
-    return GraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password))
+    return clients.neo4j_for(s)
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
@@ -54,7 +53,6 @@ def search(
     size: int = 10,
 ) -> None:
     """Full-text search over products (default) or orders, with filters and facets."""
-    from commerce.read import search as q
 
     s = get_settings()
     es = es_client(s)
@@ -94,7 +92,6 @@ def search(
 @graph_app.command("orders")
 def graph_orders(customer_id: str) -> None:
     """A customer's orders and what was in them."""
-    from commerce.read import graph as g
 
     s = get_settings()
     with neo4j_driver(s) as d:
@@ -109,7 +106,6 @@ def graph_orders(customer_id: str) -> None:
 @graph_app.command("together")
 def graph_together(product_id: str, limit: int = 10) -> None:
     """Products bought together with a product."""
-    from commerce.read import graph as g
 
     s = get_settings()
     with neo4j_driver(s) as d:
@@ -120,7 +116,6 @@ def graph_together(product_id: str, limit: int = 10) -> None:
 @graph_app.command("similar")
 def graph_similar(customer_id: str, limit: int = 10) -> None:
     """Customers who bought the same products as a customer."""
-    from commerce.read import graph as g
 
     s = get_settings()
     with neo4j_driver(s) as d:

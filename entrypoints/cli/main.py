@@ -11,7 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from entrypoints.cli import demo as cli_demo
+from entrypoints.cli import domain as cli_domain
+from entrypoints.cli import job as cli_job
+from entrypoints.cli import ops as cli_ops
+from entrypoints.cli import query as cli_query
+from entrypoints.cli.contracts import contracts_app
 from hindsight.settings import get_settings
+from localstack import stack
 
 app = typer.Typer(help="Hindsight: an event-sourced data platform.", no_args_is_help=True)
 stack_app = typer.Typer(
@@ -21,8 +28,6 @@ app.add_typer(stack_app, name="stack")
 
 
 def _mount_platform() -> None:
-    from hindsight import cli_demo, cli_domain, cli_job, cli_ops, cli_query
-    from hindsight.contracts.cli import contracts_app
 
     app.add_typer(cli_ops.service_app, name="service")
     app.add_typer(contracts_app, name="contracts")
@@ -53,7 +58,6 @@ def _fail(err: Exception) -> None:
 @stack_app.command("install")
 def stack_install(names: Names = None) -> None:
     """Fetch every server's jars and packages into the state dir."""
-    from localstack import stack
 
     try:
         stack.install(get_settings(), names, progress=console.print)
@@ -72,7 +76,6 @@ def stack_up(
     ] = None,
 ) -> None:
     """Start the servers on 127.0.0.1 and wait until each answers its own protocol."""
-    from localstack import stack
 
     started: list[str] = []
     try:
@@ -98,7 +101,6 @@ def stack_down(
     ] = None,
 ) -> None:
     """Stop the servers this project started (by pid), leaving nothing listening."""
-    from localstack import stack
 
     if only_file is not None:
         if not only_file.exists():
@@ -113,7 +115,6 @@ def stack_down(
 @stack_app.command("status")
 def stack_status() -> None:
     """A table of each server: state, version, ports, pid, memory, log."""
-    from localstack import stack
 
     table = Table(title=f"Hindsight local stack (state dir {get_settings().home})")
     for col in ("server", "state", "version", "ports", "pid", "rss", "log"):
@@ -133,7 +134,6 @@ def stack_logs(
     lines: Annotated[int, typer.Option("--lines", "-n")] = 100,
 ) -> None:
     """Show the tail of one server's log."""
-    from localstack import stack
 
     try:
         (srv,) = stack.select(get_settings(), [server])[:1]

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commerce import COMMANDS
-from hindsight import bootstrap
-from hindsight.service.app import create_app
+from entrypoints import bootstrap
+from entrypoints.service.app import create_app
 from hindsight.settings import Settings
 
 ADA = {

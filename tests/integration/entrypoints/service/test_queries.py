@@ -22,10 +22,10 @@ from commerce.read.projections import PROJECTIONS
 from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.neo4j_sink import Neo4jSink
-from hindsight import bootstrap
-from hindsight.service.app import create_app
+from entrypoints import bootstrap
+from entrypoints.service.app import create_app
+from entrypoints.workload import run_direct
 from hindsight.settings import Settings
-from hindsight.workload import run_direct
 from pipelines.reference import ReferenceProjector
 
 pytestmark = pytest.mark.servers("elasticsearch", "neo4j")

@@ -1,4 +1,4 @@
-"""HTTP read endpoints over the projected read models (Elasticsearch search, Neo4j graph)."""
+"""HTTP read endpoints over commerce's read models (Elasticsearch search, Neo4j graph)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from commerce.read import graph, search
+from connectors import clients
 from hindsight.settings import Settings
 
 # a bound Elasticsearch's `long` can hold: larger is a 422 here, not a 500 from the cluster
@@ -16,18 +18,10 @@ _LONG = 2**63 - 1
 def query_router(settings: Settings) -> APIRouter:
     router = APIRouter()
 
-    @cache
-    def es() -> Any:
-        from elasticsearch import Elasticsearch
-
-        return Elasticsearch(settings.elasticsearch_url, request_timeout=30)
-
-    @cache
-    def graph() -> Any:
-        from neo4j import GraphDatabase
-
-        auth = (settings.neo4j_user, settings.neo4j_password)
-        return GraphDatabase.driver(settings.neo4j_uri, auth=auth)
+    # built on the first request: the service starts (and answers commands) without them
+    es = cache(lambda: clients.elasticsearch_for(settings))
+    driver = cache(lambda: clients.neo4j_for(settings))
+    labels = settings.neo4j_label_prefix
 
     @router.get("/search/products", tags=["search"])
     def search_products(
@@ -38,9 +32,7 @@ def query_router(settings: Settings) -> APIRouter:
         in_stock: bool | None = None,
         size: int = Query(default=10, ge=1, le=100),
     ) -> dict[str, Any]:
-        from commerce.read.search import search_products as run
-
-        return run(
+        return search.search_products(
             es(),
             q,
             category=category,
@@ -59,9 +51,7 @@ def query_router(settings: Settings) -> APIRouter:
         min_total: int | None = Query(default=None, ge=0, le=_LONG),
         size: int = Query(default=10, ge=1, le=100),
     ) -> dict[str, Any]:
-        from commerce.read.search import search_orders as run
-
-        return run(
+        return search.search_orders(
             es(),
             q,
             status=status,
@@ -73,20 +63,14 @@ def query_router(settings: Settings) -> APIRouter:
 
     @router.get("/graph/customers/{customer_id}/orders", tags=["graph"])
     def customer_orders(customer_id: str) -> list[dict[str, Any]]:
-        from commerce.read.graph import customer_orders as run
-
-        return run(graph(), customer_id, label_prefix=settings.neo4j_label_prefix)
+        return graph.customer_orders(driver(), customer_id, label_prefix=labels)
 
     @router.get("/graph/products/{product_id}/bought-together", tags=["graph"])
     def bought_together(product_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
-        from commerce.read.graph import bought_together as run
-
-        return run(graph(), product_id, limit, label_prefix=settings.neo4j_label_prefix)
+        return graph.bought_together(driver(), product_id, limit, label_prefix=labels)
 
     @router.get("/graph/customers/{customer_id}/similar", tags=["graph"])
     def similar(customer_id: str, limit: int = Query(10, ge=1, le=100)) -> list[Any]:
-        from commerce.read.graph import similar_customers as run
-
-        return run(graph(), customer_id, limit, label_prefix=settings.neo4j_label_prefix)
+        return graph.similar_customers(driver(), customer_id, limit, label_prefix=labels)
 
     return router

@@ -1,0 +1,92 @@
+"""One factory per client: Elasticsearch, Neo4j and Kafka's producer, consumer and admin.
+
+Every process builds its clients here, so the settings that carry a guarantee are written
+once: the idempotent, all-replicas producer the log is written with, a consumer that never
+commits on its own, clients that leave retries to our one policy (`connectors.retry`)
+instead of retrying behind its back. A caller passes what is its own (a group, a timeout);
+`*_for(settings)` builds a deployment's client from its settings.
+
+The Elasticsearch and Neo4j libraries are imported when a client is built, not with this
+module: together they take 2.5 s to import, which every `hindsight` command (and the HTTP
+service's start) would otherwise pay whether it reads a read model or not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+from hindsight.settings import Settings
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+    from neo4j import Driver
+
+
+def elasticsearch(
+    url: str, *, request_timeout_s: float = 30.0, retries: bool = True
+) -> Elasticsearch:
+    """`retries=False` for a sink, whose retries (backoff, per item) are the retry policy's."""
+    from elasticsearch import Elasticsearch
+
+    if retries:
+        return Elasticsearch(url, request_timeout=request_timeout_s)
+    return Elasticsearch(
+        url, request_timeout=request_timeout_s, max_retries=0, retry_on_timeout=False
+    )
+
+
+def elasticsearch_for(settings: Settings, **kwargs: Any) -> Elasticsearch:
+    return elasticsearch(settings.elasticsearch_url, **kwargs)
+
+
+def neo4j(uri: str, auth: tuple[str, str], **kwargs: Any) -> Driver:
+    """kwargs: the driver's own (a sink keeps `max_transaction_retry_time` short: backoff
+    across an outage is the retry policy's)."""
+    from neo4j import GraphDatabase
+
+    return GraphDatabase.driver(uri, auth=auth, **kwargs)
+
+
+def neo4j_for(settings: Settings, **kwargs: Any) -> Driver:
+    return neo4j(settings.neo4j_uri, (settings.neo4j_user, settings.neo4j_password), **kwargs)
+
+
+def producer_config(bootstrap: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """The idempotent producer the log is written with: every in-sync replica acknowledges,
+    and per-partition order holds across retries (the relay and the test harness alike)."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "batch.num.messages": 10000,
+        "compression.type": "lz4",
+        "message.timeout.ms": int(timeout_s * 1000),
+    }
+
+
+def kafka_producer(bootstrap: str, *, timeout_s: float = 30.0, **extra: Any) -> Producer:
+    """extra: librdkafka settings of the caller's own (a bigger `message.max.bytes`...)."""
+    return Producer({**producer_config(bootstrap, timeout_s), **extra})
+
+
+def kafka_consumer(bootstrap: str, group_id: str, **extra: Any) -> Consumer:
+    """A consumer that commits only what its caller commits, reading committed records only
+    (the sink topics are written transactionally), from the earliest record of a new group."""
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            **extra,
+        }
+    )
+
+
+def kafka_admin(bootstrap: str, **extra: Any) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap, **extra})
