@@ -22,13 +22,13 @@ from connectors import clients
 from connectors.sink_worker import (
     SINK_RETRY,
     InvalidOutput,
-    RetryPolicy,
     SinkError,
     SinkUnavailable,
     WriteResult,
     latest_per_key,
-    with_backoff,
+    sink_backoff,
 )
+from hindsight.retry import RetryPolicy
 from pipelines.model import Output
 from pipelines.read_models import IndexSpec
 
@@ -93,7 +93,7 @@ class ElasticsearchSink:
             if health.get("timed_out") or health.get("status") == "red":
                 raise _Retryable(f"cluster status {health.get('status')}")
 
-        with_backoff(healthy, policy, (_Retryable,), what="elasticsearch health check")
+        sink_backoff(healthy, policy, (_Retryable,), what="elasticsearch health check")
         for target in self.specs:
             self._ensure_alias(target)
 
@@ -175,7 +175,7 @@ class ElasticsearchSink:
             result.retries += 1
 
         try:
-            with_backoff(attempt, self.retry, (_Retryable,), what="elasticsearch bulk",
+            sink_backoff(attempt, self.retry, (_Retryable,), what="elasticsearch bulk",
                          on_retry=count_retry)  # fmt: skip
         except SinkUnavailable:
             if last_failures and any(s not in _RETRYABLE_STATUS for s, _ in last_failures):

@@ -20,12 +20,12 @@ from connectors import clients
 from connectors.sink_worker import (
     SINK_RETRY,
     InvalidOutput,
-    RetryPolicy,
     SinkError,
     WriteResult,
     latest_per_key,
-    with_backoff,
+    sink_backoff,
 )
+from hindsight.retry import RetryPolicy
 from pipelines.model import Output
 from pipelines.read_models import GraphPattern, InvalidRow
 
@@ -70,7 +70,7 @@ class Neo4jSink:
     def start(self) -> None:
         """Wait for the server, then create the uniqueness constraints MERGE relies on."""
         policy = RetryPolicy(max_backoff_s=5.0, budget_s=self.start_timeout_s)
-        with_backoff(self.driver.verify_connectivity, policy, _RETRYABLE,
+        sink_backoff(self.driver.verify_connectivity, policy, _RETRYABLE,
                      what="neo4j connectivity check")  # fmt: skip
         wanted = dict.fromkeys(
             s for p in self.patterns.values() for s in p.constraint_statements(self.label_prefix)
@@ -126,7 +126,7 @@ class Neo4jSink:
             result.retries += 1
 
         try:
-            applied = with_backoff(attempt, self.retry, _RETRYABLE, what="neo4j write",
+            applied = sink_backoff(attempt, self.retry, _RETRYABLE, what="neo4j write",
                                    on_retry=count_retry)  # fmt: skip
         except Neo4jError as err:
             if err.is_retryable():  # pragma: no cover - the driver retried already

@@ -42,6 +42,7 @@ from connectors import clients
 from connectors.freshness import FreshnessLog
 from hindsight import topics
 from hindsight.contracts import dead_letter
+from hindsight.retry import RetryPolicy, with_backoff
 from pipelines.model import Output
 
 log = logging.getLogger("hindsight.sink")
@@ -115,23 +116,11 @@ def latest_per_key(outputs: Iterable[Output]) -> list[Output]:
     return list(best.values())
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with a budget; a budget of None means retry until it works."""
-
-    initial_s: float = 0.2
-    multiplier: float = 2.0
-    max_backoff_s: float = 10.0
-    budget_s: float | None = 60.0
-
-    def delays(self) -> Iterable[float]:
-        delay = self.initial_s
-        while True:
-            yield delay
-            delay = min(delay * self.multiplier, self.max_backoff_s)
+# a sink's own budget per write: past it the worker pauses and keeps retrying the batch
+SINK_RETRY = RetryPolicy(budget_s=30.0)
 
 
-def with_backoff(
+def sink_backoff(
     attempt: Callable[[], T],
     policy: RetryPolicy,
     retryable: tuple[type[BaseException], ...],
@@ -139,28 +128,11 @@ def with_backoff(
     what: str,
     on_retry: Callable[[], None] | None = None,
 ) -> T:
-    """Run `attempt` until it returns, retrying `retryable` errors within the policy's budget.
-
-    Raises SinkUnavailable (chained to the last error) when the budget is spent."""
-    start = time.monotonic()
-    for delay in policy.delays():
-        try:
-            return attempt()
-        except retryable as err:
-            elapsed = time.monotonic() - start
-            if policy.budget_s is not None and elapsed + delay > policy.budget_s:
-                raise SinkUnavailable(
-                    f"{what}: still failing after {elapsed:.1f} s: {err}"
-                ) from err
-            log.warning("%s failed (%s); retrying in %.2f s", what, err, delay)
-            if on_retry is not None:
-                on_retry()
-            time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-# a sink's own budget per write: past it the worker pauses and keeps retrying the batch
-SINK_RETRY = RetryPolicy(budget_s=30.0)
+    """`with_backoff` that gives up as SinkUnavailable: the worker keeps the batch and waits
+    out the outage (it never drops what a sink could not write)."""
+    return with_backoff(
+        attempt, policy, retryable, what=what, on_retry=on_retry, exhausted=SinkUnavailable
+    )
 
 
 # ------------------------------------------------------------------ parsing and batching

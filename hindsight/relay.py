@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from hindsight.events import Envelope
+from hindsight.retry import RetryPolicy
+from hindsight.topics import topic_name
 
 log = logging.getLogger("hindsight.relay")
 
@@ -78,11 +80,6 @@ class EventLog(Protocol):
     def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]: ...
 
     def last_position(self) -> int: ...
-
-
-def topic_name(domain: str, prefix: str = "hindsight") -> str:
-    """One topic per data-mesh domain; the prefix lets tests and tenants share a broker."""
-    return f"{prefix}.{domain}.events"
 
 
 @dataclass
@@ -156,7 +153,8 @@ class OutboxRelay:
         """Publish until stopped (or caught up). With `retry_s`, a failed batch (broker down,
         a record not acknowledged) is retried with backoff from `retry_s` up to 30 s instead
         of ending the run: it was never confirmed, so the retry loses nothing."""
-        delay = retry_s
+        outage = RetryPolicy(retry_s or 0.0, max_backoff_s=30.0, budget_s=None)
+        delays = outage.delays() if retry_s is not None else None
         try:
             self.publisher.ensure_topics(self.topics)
         except Exception as err:
@@ -168,17 +166,18 @@ class OutboxRelay:
             try:
                 n = self.run_once()
             except Exception as err:
-                if retry_s is None or delay is None:
+                if delays is None:
                     raise
+                delay = next(delays)
                 self.stats.failures += 1
                 log.warning("relay: batch after position %d failed (%s); retry in %.1f s",
                             self.stats.position, err, delay)  # fmt: skip
                 wake = time.monotonic() + delay
                 while time.monotonic() < wake and not should_stop():
                     time.sleep(min(0.2, delay))
-                delay = min(delay * 2, 30.0)
                 continue
-            delay = retry_s
+            if delays is not None:  # a confirmed batch ends an outage: back to the first delay
+                delays = outage.delays()
             if on_progress is not None and n:
                 on_progress(self.stats)
             if n == 0:

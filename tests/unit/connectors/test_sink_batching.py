@@ -10,13 +10,13 @@ import pytest
 from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from connectors.sink_worker import (
     InvalidOutput,
-    RetryPolicy,
     SinkUnavailable,
     WriteResult,
     latest_per_key,
     parse_output,
-    with_backoff,
+    sink_backoff,
 )
+from hindsight.retry import RetryPolicy
 from pipelines.model import Output
 from pipelines.read_models import InvalidRow, relabel
 
@@ -92,7 +92,7 @@ def test_with_backoff_retries_then_returns() -> None:
         return "ok"
 
     policy = RetryPolicy(initial_s=0.001, max_backoff_s=0.002, budget_s=5)
-    result = with_backoff(
+    result = sink_backoff(
         flaky, policy, (ConnectionError,), what="t", on_retry=lambda: retried.append(1)
     )
     assert result == "ok" and len(calls) == 3 and len(retried) == 2
@@ -103,7 +103,7 @@ def test_with_backoff_gives_up_after_its_budget_as_unavailable() -> None:
         raise ConnectionError("down")
 
     with pytest.raises(SinkUnavailable, match="still failing"):
-        with_backoff(down, RetryPolicy(initial_s=0.01, budget_s=0.05), (ConnectionError,), what="t")
+        sink_backoff(down, RetryPolicy(initial_s=0.01, budget_s=0.05), (ConnectionError,), what="t")
 
 
 def test_with_backoff_does_not_retry_other_errors() -> None:
@@ -114,7 +114,7 @@ def test_with_backoff_does_not_retry_other_errors() -> None:
         raise KeyError("bug")
 
     with pytest.raises(KeyError):
-        with_backoff(broken, RetryPolicy(initial_s=0.001), (ConnectionError,), what="t")
+        sink_backoff(broken, RetryPolicy(initial_s=0.001), (ConnectionError,), what="t")
     assert calls == [1]
 
 
