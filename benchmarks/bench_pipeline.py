@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch, NotFoundError
 from neo4j import Driver, GraphDatabase
@@ -71,6 +71,7 @@ from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink, si
 from entrypoints.workload import run_direct
 from hindsight.events import Envelope
 from hindsight.relay import OutboxRelay, topic_name
+from hindsight.retry import RetryPolicy, with_backoff
 from hindsight.settings import REPO_ROOT, Settings, get_settings
 from pipelines.model import Output
 from pipelines.reference import ReferenceProjector
@@ -298,7 +299,15 @@ class KafkaProbe:
         if consumer is None:  # never subscribes: reading a group's offsets does not join it
             consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group})
             self.groups[group] = consumer
-        return sum(max(tp.offset, 0) for tp in consumer.committed(tps, timeout=10))
+        # a broker just started answers NOT_COORDINATOR until it has loaded the group
+        # coordinator: a probe must wait that out, not end the measurement
+        marks = with_backoff(
+            lambda: consumer.committed(tps, timeout=10),
+            RetryPolicy(initial_s=0.5, budget_s=60.0),
+            (KafkaException,),
+            what=f"committed offsets of {group}",
+        )
+        return sum(max(tp.offset, 0) for tp in marks)
 
     def committed_records(self, topic: str, timeout_s: float = 60) -> int:
         """Records a read_committed consumer sees in `topic`: the Outputs the sinks got.

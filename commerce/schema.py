@@ -1,7 +1,8 @@
 """The commerce event catalogue: every event type's fields, types, enums and PII class.
 
-This is the source the data contracts (YAML) are generated from, and `validate` checks event
-data against it, so the tests keep it in step with what `decide` really emits. Conventions:
+`validate` checks event data against it, so the tests keep it in step with what `decide`
+really emits; the data contracts (YAML, written by hand) are held to it field by field by
+tests/unit/commerce/test_schema_matches_contracts.py. Conventions:
 `required` = the key is always present; `nullable` = its value may be null (PII fields are
 nullable because erasure redacts them in stored events); money is integer cents.
 """

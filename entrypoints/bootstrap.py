@@ -9,10 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from connectors.kafka_publisher import KafkaPublisher
-from hindsight.commands import CommandHandler, upcasters_for
+from hindsight.commands import CommandHandler
 from hindsight.contracts.validator import validator_for
 from hindsight.domain import Domain
 from hindsight.eventstore.base import EventStore
+from hindsight.eventstore.codecs import upcasters_for
 from hindsight.eventstore.factory import open_store
 from hindsight.plugins import load
 from hindsight.relay import FileCheckpoint, OutboxRelay

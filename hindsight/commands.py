@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from hindsight.domain import Domain
 from hindsight.events import Envelope, NewEvent, new_event_id
 from hindsight.eventstore.base import (
@@ -26,8 +24,8 @@ from hindsight.eventstore.base import (
     EventStore,
     StreamAppend,
 )
-from hindsight.eventstore.repository import Loaded, Repository, SnapshotCodec
-from hindsight.eventstore.upcasting import Upcasters
+from hindsight.eventstore.codecs import json_codecs
+from hindsight.eventstore.repository import Loaded, Repository
 from hindsight.storable import refuse_unstorable
 
 
@@ -85,26 +83,6 @@ class CommandResult:
                 for e in self.events
             ],
         }
-
-
-def upcasters_for(domain: Domain) -> Upcasters:
-    registry = Upcasters()
-    for (event_type, from_version), fn in domain.upcasters.items():
-        registry.register(event_type, from_version, fn)
-    return registry
-
-
-def json_codecs(domain: Domain) -> dict[str, SnapshotCodec[Any]]:
-    """Snapshot codecs from the state types via pydantic: nested dataclasses, enums, tuples."""
-    codecs: dict[str, SnapshotCodec[Any]] = {}
-    for aggregate_type in domain.aggregates:
-        adapter: TypeAdapter[Any] = TypeAdapter(domain.state_type(aggregate_type))
-        codecs[aggregate_type] = SnapshotCodec(
-            snapshot_version=1,
-            to_json=lambda state, a=adapter: a.dump_python(state, mode="json"),
-            from_json=lambda data, a=adapter: a.validate_python(data),
-        )
-    return codecs
 
 
 class CommandHandler:
@@ -321,7 +299,7 @@ class _Session:
         for r in results:
             key = (r.aggregate_type, r.aggregate_id)
             aggregate = self.h.domain.aggregates[key[0]]
-            self.h.repo._maybe_snapshot(aggregate, key[1], self.loaded[key], r)
+            self.h.repo.snapshot_if_due(aggregate, key[1], self.loaded[key], r)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -93,9 +93,25 @@ _TYPES: dict[str, tuple[type, ...]] = {
 _JSON_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object",
                list: "array", type(None): "null"}  # fmt: skip
 
-# A compiled field: (name, path, types, type_name, required, no_bool, enum, match, minimum,
-# min_items, children, children_known, item_children, item_known)
-Spec = tuple[Any, ...]
+
+class Spec(NamedTuple):
+    """One contract field, compiled. A tuple underneath: the checking loops unpack it in one
+    step, which is measurably faster per event than attribute reads."""
+
+    name: str
+    path: str
+    types: tuple[type, ...]
+    type_name: str
+    required: bool
+    no_bool: bool  # a bool is an int in Python; refused unless the field is boolean
+    enum: frozenset[Any] | None
+    match: Callable[[str], Any] | None
+    minimum: Any
+    min_items: int | None
+    children: tuple[Spec, ...] | None  # an object's fields
+    children_known: frozenset[str]
+    items: tuple[Spec, ...] | None  # the fields of each object in an array
+    item_known: frozenset[str]
 
 
 def _compile_field(f: Field, path: str) -> Spec:
@@ -109,21 +125,21 @@ def _compile_field(f: Field, path: str) -> Spec:
     match = re.compile(pattern).match if pattern else None
     children = tuple(_compile_field(c, f"{path}.{c.name}") for c in f.properties or ())
     items = tuple(_compile_field(c, f"{path}[].{c.name}") for c in f.items or ())
-    return (
-        f.name,
-        path,
-        types,
-        t,
-        f.required,
-        bool not in types,
-        frozenset(f.enum) if f.enum else None,
-        match,
-        f.options.get("minimum"),
-        f.options.get("minItems"),
-        children if f.properties is not None else None,
-        frozenset(c.name for c in f.properties or ()),
-        items if f.items is not None else None,
-        frozenset(c.name for c in f.items or ()),
+    return Spec(
+        name=f.name,
+        path=path,
+        types=types,
+        type_name=t,
+        required=f.required,
+        no_bool=bool not in types,
+        enum=frozenset(f.enum) if f.enum else None,
+        match=match,
+        minimum=f.options.get("minimum"),
+        min_items=f.options.get("minItems"),
+        children=children if f.properties is not None else None,
+        children_known=frozenset(c.name for c in f.properties or ()),
+        items=items if f.items is not None else None,
+        item_known=frozenset(c.name for c in f.items or ()),
     )
 
 
@@ -203,7 +219,7 @@ def _fast_path(specs: tuple[Spec, ...]) -> Callable[[dict[str, Any]], bool]:
 
     def emit(specs: tuple[Spec, ...], obj: str, depth: int) -> None:
         pad = "    " * depth
-        required = sum(1 for x in specs if x[4])
+        required = sum(1 for x in specs if x.required)
         n = f"n{next(counter)}"
         lines.append(f"{pad}{n} = {required}")
         for (name, _path, types, tname, req, _no_bool, enum, match, minimum, min_items,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -44,8 +43,7 @@ from hindsight.eventstore.base import (
 )
 from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
-from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
-from hindsight.eventstore.sql_reads import SqlReads
+from hindsight.eventstore.sql_reads import VERSION, SqlReads
 from hindsight.eventstore.upcasting import Upcasters
 from hindsight.storable import UnstorableValue, refuse_unstorable
 
@@ -83,10 +81,7 @@ create table if not exists hs_snapshots (
 );
 """
 
-_VERSION = (
-    "select coalesce(max(version), 0) from hs_events where aggregate_type = %s "
-    "and aggregate_id = %s"
-)
+_VERSION = VERSION.replace("{p}", "%s")
 # Every append to a stream with events is ONE call of this server-side function, sent as a
 # prepared statement (psycopg prepares a query after a few executions), so neither the call nor
 # the statements inside it are parsed or planned again: planning the equivalent ad-hoc
@@ -387,34 +382,7 @@ class PostgresEventStore(SqlReads, EventStore):
                 results.append(_result(a, event_ids, rows, correlation_id, causation_id))
         return results
 
-    # -- reading: the shared queries are in SqlReads -----------------------------------
-    def stream_version(self, aggregate_type: str, aggregate_id: str) -> int:
-        row = self._conn().execute(_VERSION, (aggregate_type, aggregate_id)).fetchone()
-        return int(row[0]) if row else 0
-
-    def version_at(self, aggregate_type: str, aggregate_id: str, at: datetime) -> int:
-        row = (
-            self._conn()
-            .execute(
-                "select coalesce(max(version), 0) from hs_events where aggregate_type = %s "
-                "and aggregate_id = %s and recorded_at <= %s",
-                (aggregate_type, aggregate_id, at),
-            )
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
-
-    def event_counts(self, since: datetime | None = None) -> dict[str, int]:
-        sql = "select aggregate_type, count(*) from hs_events"
-        params: tuple[datetime, ...] = ()
-        if since is not None:
-            sql, params = f"{sql} where recorded_at >= %s", (since,)
-        rows = self._conn().execute(f"{sql} group by aggregate_type", params).fetchall()
-        return {str(t): int(n) for t, n in rows}
-
-    def last_position(self) -> int:
-        row = self._conn().execute("select coalesce(max(position), 0) from hs_events").fetchone()
-        return int(row[0]) if row else 0
+    # -- reading: the shared queries are in SqlReads ------------------------------------
 
     # -- snapshots -------------------------------------------------------------------------
     def save_snapshot(self, snapshot: Snapshot) -> None:
@@ -431,32 +399,6 @@ class PostgresEventStore(SqlReads, EventStore):
                 Jsonb(snapshot.state),
             ),
         )
-
-    def load_snapshot(
-        self,
-        aggregate_type: str,
-        aggregate_id: str,
-        snapshot_version: int,
-        max_version: int | None = None,
-    ) -> Snapshot | None:
-        row = (
-            self._conn()
-            .execute(
-                "select version, state, recorded_at from hs_snapshots where aggregate_type = %s "
-                "and aggregate_id = %s and snapshot_version = %s and version <= %s "
-                "order by version desc limit 1",
-                (
-                    aggregate_type,
-                    aggregate_id,
-                    snapshot_version,
-                    _MAX if max_version is None else max_version,
-                ),
-            )
-            .fetchone()
-        )
-        if row is None:
-            return None
-        return Snapshot(aggregate_type, aggregate_id, row[0], snapshot_version, row[1], row[2])
 
     def close(self) -> None:
         with self._guard:

@@ -160,17 +160,20 @@ class Repository:
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
-        self._maybe_snapshot(aggregate, aggregate_id, loaded, result)
+        self.snapshot_if_due(aggregate, aggregate_id, loaded, result)
         return result
 
-    def _maybe_snapshot(
+    def snapshot_if_due(
         self,
         aggregate: Aggregate[S],
         aggregate_id: str,
         before: Loaded[S],
         result: AppendResult,
     ) -> None:
-        """Snapshot when the append crossed a multiple of N: one snapshot per N events."""
+        """Snapshot when the append crossed a multiple of N: one snapshot per N events.
+
+        Public because a caller that appends for the repository (the command handler's
+        multi-stream transaction) owes the same snapshots as `handle` takes itself."""
         every = self.snapshot_every
         if (
             every is None

@@ -37,8 +37,7 @@ from hindsight.eventstore.base import (
 from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
-from hindsight.eventstore.sql_reads import MAX_VERSION as _MAX
-from hindsight.eventstore.sql_reads import SqlReads
+from hindsight.eventstore.sql_reads import LAST_POSITION, VERSION, SqlReads
 from hindsight.eventstore.upcasting import Upcasters
 from hindsight.storable import UnstorableValue
 
@@ -78,10 +77,7 @@ create table if not exists hs_snapshots (
 """
 
 _INSERT_KEY = "insert into hs_idempotency (key, first_position, last_position) values (?, ?, ?)"
-_LAST_POSITION = "select coalesce(max(position), 0) from hs_events"
-_VERSION = (
-    "select coalesce(max(version), 0) from hs_events where aggregate_type = ? and aggregate_id = ?"
-)
+_VERSION = VERSION.replace("{p}", "?")
 
 
 _ROWS_PER_STATEMENT = 500  # 6,000 bound values, well under SQLite's 32,766
@@ -237,7 +233,7 @@ class SQLiteEventStore(SqlReads, EventStore):
             (actual,) = conn.execute(_VERSION, (a.aggregate_type, a.aggregate_id)).fetchone()
             if actual != a.expected_version:
                 raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
-        (position,) = conn.execute(_LAST_POSITION).fetchone()
+        (position,) = conn.execute(LAST_POSITION).fetchone()
         first = position + 1
         now = utcnow()
         now_us = to_micros(now)
@@ -298,36 +294,16 @@ class SQLiteEventStore(SqlReads, EventStore):
                 conn.execute(_INSERT_KEY, (idempotency_key, first, position))
         return results
 
-    # -- reading: the shared queries are in SqlReads -----------------------------------
-    def stream_version(self, aggregate_type: str, aggregate_id: str) -> int:
-        (version,) = self._conn().execute(_VERSION, (aggregate_type, aggregate_id)).fetchone()
-        return int(version)
+    # -- reading: the shared queries are in SqlReads ------------------------------------
+    def _time_param(self, t: datetime) -> int:
+        return to_micros(t)
 
-    def version_at(self, aggregate_type: str, aggregate_id: str, at: datetime) -> int:
-        (version,) = (
-            self._conn()
-            .execute(
-                "select coalesce(max(version), 0) from hs_events where aggregate_type = ? "
-                "and aggregate_id = ? and recorded_at <= ?",
-                (aggregate_type, aggregate_id, to_micros(at)),
-            )
-            .fetchone()
-        )
-        return int(version)
-
-    def event_counts(self, since: datetime | None = None) -> dict[str, int]:
-        sql = "select aggregate_type, count(*) from hs_events"
-        params: tuple[int, ...] = ()
-        if since is not None:
-            sql, params = f"{sql} where recorded_at >= ?", (to_micros(since),)
-        rows = self._conn().execute(f"{sql} group by aggregate_type", params).fetchall()
-        return {str(t): int(n) for t, n in rows}
-
-    def last_position(self) -> int:
-        (position,) = (
-            self._conn().execute("select coalesce(max(position), 0) from hs_events").fetchone()
-        )
-        return int(position)
+    def _snapshot_from_row(self, key: tuple[str, str, int], row: Any) -> Snapshot:
+        (aggregate_type, aggregate_id, snapshot_version), (version, state, at) = key, row
+        return Snapshot(
+            aggregate_type, aggregate_id, version, snapshot_version, loads_json(state),
+            from_micros(at),
+        )  # fmt: skip
 
     # -- snapshots -------------------------------------------------------------------------
     def save_snapshot(self, snapshot: Snapshot) -> None:
@@ -342,39 +318,6 @@ class SQLiteEventStore(SqlReads, EventStore):
                 dumps_json(snapshot.state),
                 to_micros(utcnow()),
             ),
-        )
-
-    def load_snapshot(
-        self,
-        aggregate_type: str,
-        aggregate_id: str,
-        snapshot_version: int,
-        max_version: int | None = None,
-    ) -> Snapshot | None:
-        row = (
-            self._conn()
-            .execute(
-                "select version, state, recorded_at from hs_snapshots where aggregate_type = ? "
-                "and aggregate_id = ? and snapshot_version = ? and version <= ? "
-                "order by version desc limit 1",
-                (
-                    aggregate_type,
-                    aggregate_id,
-                    snapshot_version,
-                    _MAX if max_version is None else max_version,
-                ),
-            )
-            .fetchone()
-        )
-        if row is None:
-            return None
-        return Snapshot(
-            aggregate_type,
-            aggregate_id,
-            row[0],
-            snapshot_version,
-            loads_json(row[1]),
-            from_micros(row[2]),
         )
 
     def close(self) -> None:
