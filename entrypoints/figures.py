@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from hindsight.settings import REPO_ROOT
 
 
 def commit(repo: Path = REPO_ROOT) -> str:

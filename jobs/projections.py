@@ -2,7 +2,11 @@
 
 Submit to the standalone cluster with `make submit` (flink run -py jobs/projections.py), or run
 on a local mini-cluster with `python jobs/projections.py --local`. The dataflow itself lives in
-pipelines/dataflow.py; this file only reads configuration and starts it.
+jobs/dataflow.py; this file only reads configuration and starts it.
+
+`jobs/` has no `__init__.py` on purpose: it is a namespace package (`jobs.dataflow` imports,
+and Flink pickles its functions by that module path), because `flink run -py` refuses an entry
+file inside a regular package (NoSuchFileException for the copy it makes under /tmp/pyflink).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from hindsight.settings import Settings, get_settings
+from hindsight.settings import REPO_ROOT, Settings, get_settings
 from hindsight.topics import projection_job_name
 from localstack.flink_cli import run_python_job
 from localstack.python_code import ensure_current
@@ -26,7 +26,7 @@ console = Console()
 job_app = typer.Typer(
     help="The PyFlink projection job on the local Flink cluster.", no_args_is_help=True
 )
-JOB_FILE = Path(__file__).resolve().parent.parent / "jobs" / "projections.py"
+JOB_FILE = REPO_ROOT / "jobs" / "projections.py"
 
 
 def _rest(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from entrypoints.cli.job import _record_submitted, latest_checkpoint, submitted_jobs
+from entrypoints.cli.job import JOB_FILE, _record_submitted, latest_checkpoint, submitted_jobs
 from hindsight.settings import Settings
 from localstack.servers.flink import FlinkLayout
 
@@ -42,3 +42,7 @@ def test_runs_are_kept_per_deployment(tmp_path: Path) -> None:
     _record_submitted(other, "d" * 32)
     checkpoint(other, "d" * 32, 1)
     assert latest_checkpoint(mine) is None
+
+
+def test_the_job_file_submitted_is_the_repository_s_own() -> None:
+    assert JOB_FILE.is_file() and JOB_FILE.parts[-2:] == ("jobs", "projections.py")
