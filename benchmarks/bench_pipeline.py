@@ -67,18 +67,18 @@ from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints import bootstrap
 from entrypoints.cli.job import _rest, submit, wait_running
 from entrypoints.figures import write
-from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink, sink_topic
+from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink
 from entrypoints.workload import run_direct
 from hindsight.events import Envelope
 from hindsight.relay import OutboxRelay, topic_name
 from hindsight.retry import RetryPolicy, with_backoff
 from hindsight.settings import REPO_ROOT, Settings, get_settings
+from hindsight.topics import SINKS, sink_topic
 from pipelines.model import Output
 from pipelines.reference import ReferenceProjector
 from tests.integration.pipelines import e2e
 
 console = Console()
-SINKS = ("elasticsearch", "neo4j")
 LABELS = {"customer": "Customer", "order": "Order", "product": "Product"}  # neo4j target -> label
 SEED = 7
 
@@ -376,7 +376,9 @@ class Sampler:
         while not self._stop.is_set():
             for name in SINKS:
                 if not self._sink_tps.get(name):  # the job's KafkaSink creates the topic
-                    self._sink_tps[name] = self.probe.partitions(sink_topic(name, self.s))  # type: ignore[arg-type]
+                    self._sink_tps[name] = self.probe.partitions(
+                        sink_topic(name, self.s.kafka_topic_prefix)
+                    )
             self.samples.append(
                 Sample(
                     t=time.monotonic() - self.t0,
@@ -572,7 +574,7 @@ def replay_sinks(s: Settings, probe: KafkaProbe, timeout_s: float = 600) -> dict
     out: dict[str, Any] = {}
     for name in SINKS:
         config = WorkerConfig(
-            topic=sink_topic(name, s),  # type: ignore[arg-type]
+            topic=sink_topic(name, s.kafka_topic_prefix),
             group_id=f"{s.kafka_topic_prefix}-replay-{name}",
             bootstrap=s.kafka_bootstrap,
             max_records=DEFAULT_BATCH[name],
@@ -861,7 +863,10 @@ def run_once(
                         time.sleep(0.25)
                     sampler.stop()
                     if measure_throughput:
-                        records = {n: probe.committed_records(sink_topic(n, s)) for n in SINKS}  # type: ignore[arg-type]
+                        records = {
+                            n: probe.committed_records(sink_topic(n, s.kafka_topic_prefix))
+                            for n in SINKS
+                        }
                         result["throughput"] = throughput_figures(
                             loaded, sampler.samples, done, running_at, records
                         )

@@ -170,7 +170,7 @@ def parse_output(value: bytes | None, sink: Sink) -> Output:
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """Knobs of one worker. Batch defaults were chosen by measurement (see sink_main)."""
+    """Knobs of one worker. Batch defaults were chosen by measurement (see entrypoints/sinks.py)."""
 
     topic: str
     group_id: str

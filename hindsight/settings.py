@@ -1,8 +1,10 @@
-"""One place for configuration: ports, credentials, paths and heaps.
+"""One place for the platform's configuration: servers' ports, credentials, paths, plug-ins.
 
 Every value has a local default and an environment override (prefix ``HINDSIGHT_``), so the
 same code runs on a laptop, in CI and against remote servers without edits. Versions are not
 here: JVM artifacts are pinned in ``localstack/jvm/pom.xml`` and Python packages in ``uv.lock``.
+What only the local stack needs to run the servers (heaps, JDKs, its extra ports) is in
+``localstack/settings.py``.
 """
 
 from __future__ import annotations
@@ -27,26 +29,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
 
     kafka_port: int = 9092
-    kafka_controller_port: int = 9093
-    kafka_heap: str = "768m"
-
     flink_rest_port: int = 8081
-    flink_jobmanager_rpc_port: int = 6123
-    flink_blob_port: int = 6124
-    flink_taskmanager_slots: int = 2
-    flink_jobmanager_memory: str = "1024m"
-    flink_taskmanager_memory: str = "3072m"
-
     elasticsearch_port: int = 9200
-    elasticsearch_transport_port: int = 9300
-    elasticsearch_heap: str = "1g"
 
     neo4j_http_port: int = 7474
     neo4j_bolt_port: int = 7687
     neo4j_user: str = "neo4j"
     neo4j_password: str = "hindsight"
-    neo4j_heap: str = "1g"
-    neo4j_pagecache: str = "512m"
 
     postgres_port: int = 5432
     postgres_db: str = "hindsight"
@@ -54,12 +43,6 @@ class Settings(BaseSettings):
     postgres_password: str = "hindsight"
     # the event store's tables live in this schema (several stores can share one database)
     postgres_schema: str = "public"
-
-    # JDKs: most servers run on the default Java 17; Elasticsearch 9 needs Java 21+.
-    java17_home: Path = Path("/usr/lib/jvm/java-17-openjdk-amd64")
-    java21_home: Path = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
-
-    start_timeout_s: float = 180.0
 
     # the write side: which domain the platform serves ("module:attribute" of a Domain)
     domain: str = "commerce.domain:COMMERCE"

@@ -30,6 +30,7 @@ from hindsight.settings import Settings, get_settings
 from hindsight.topics import dlq_topic, events_pattern, projection_job_name, sink_topic
 from jobs.dataflow import JobConfig, build
 from localstack import jars
+from localstack.settings import stack_settings
 
 
 def local_configuration(s: Settings) -> Configuration:
@@ -42,7 +43,7 @@ def local_configuration(s: Settings) -> Configuration:
     log_dir = s.home / "flink" / "log-local"
     log_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLINK_LOG_DIR", str(log_dir))
-    os.environ["JAVA_HOME"] = str(s.java17_home)
+    os.environ["JAVA_HOME"] = str(stack_settings(s).java17_home)
     # thread mode's embedded CPython finds its home (and so the venv's site-packages, pemja
     # among them) by looking up `python` on the PATH of the JVM, whatever python.executable
     # says: the gateway JVM inherits this process's PATH, so the project's bin goes first

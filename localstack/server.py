@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hindsight.settings import Settings
 from localstack import process
+from localstack.settings import stack_settings
 
 
 class StartError(RuntimeError):
@@ -41,7 +42,7 @@ class Server(ABC):
     name: str
 
     def __init__(self, settings: Settings) -> None:
-        self.s = settings
+        self.s = stack_settings(settings)
 
     # -- paths -----------------------------------------------------------------------------
     @property

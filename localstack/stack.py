@@ -62,7 +62,7 @@ def up(settings: Settings, names: list[str] | None = None, progress: Progress = 
             server.start()
             started.append(server)
         for server in chosen:
-            server.wait_ready(settings.start_timeout_s)
+            server.wait_ready(server.s.start_timeout_s)
             verb = "started" if server in started else "already up"
             progress(f"{server.name}: {verb} ({time.monotonic() - t0:.1f} s)")
     except BaseException:

@@ -144,7 +144,7 @@ class Deployment:
     def start_server(self, name: str) -> None:
         server = self.server(name)
         server.start()
-        server.wait_ready(self.stack.start_timeout_s)
+        server.wait_ready(server.s.start_timeout_s)
 
     # ------------------------------------------------------------------ traffic
 

@@ -20,6 +20,7 @@ from hindsight.settings import Settings
 from localstack import jars
 from localstack.python_code import mark_clean
 from localstack.server import Server
+from localstack.settings import stack_settings
 
 
 def flink_home() -> Path:
@@ -33,7 +34,7 @@ class FlinkLayout:
     """Where the project's Flink conf and lib live; shared by the servers and `flink run`."""
 
     def __init__(self, settings: Settings) -> None:
-        self.s = settings
+        self.s = stack_settings(settings)
         self.base = settings.home / "flink"
         self.conf = self.base / "conf"
         self.lib = self.base / "lib"

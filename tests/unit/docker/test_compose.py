@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hindsight.settings import Settings
 from localstack import stack
+from localstack.settings import StackSettings as Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKER = ROOT / "docker"

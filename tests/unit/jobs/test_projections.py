@@ -11,6 +11,7 @@ import pytest
 from hindsight.settings import Settings
 from jobs.projections import local_configuration
 from localstack import jars
+from localstack.settings import stack_settings
 
 
 def test_the_mini_cluster_embeds_the_projects_python_and_starts_the_projects_jdk(
@@ -28,7 +29,7 @@ def test_the_mini_cluster_embeds_the_projects_python_and_starts_the_projects_jdk
     assert conf.get_string("python.executable", "") == sys.executable
     assert conf.get_string("python.client.executable", "") == sys.executable
     assert conf.get_string("python.execution-mode", "") == "thread"
-    assert os.environ["JAVA_HOME"] == str(s.java17_home)
+    assert os.environ["JAVA_HOME"] == str(stack_settings(s).java17_home)
     # the embedded interpreter finds its home through the first `python` on PATH
     assert os.environ["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
     assert conf.get_string("pipeline.jars", "").endswith("flink-sql-connector-kafka.jar")
