@@ -65,6 +65,7 @@ from rich.table import Table
 from commerce.read.projections import PROJECTIONS
 from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints import bootstrap
+from entrypoints import namespace as ns
 from entrypoints.cli.job import _rest, submit, wait_running
 from entrypoints.figures import write
 from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink
@@ -76,7 +77,6 @@ from hindsight.settings import REPO_ROOT, Settings, get_settings
 from hindsight.topics import SINKS, sink_topic
 from pipelines.model import Output
 from pipelines.reference import ReferenceProjector
-from tests.integration.pipelines import e2e
 
 console = Console()
 LABELS = {"customer": "Customer", "order": "Order", "product": "Product"}  # neo4j target -> label
@@ -114,7 +114,7 @@ def groups_of(s: Settings) -> list[str]:
 def cleanup(s: Settings) -> None:
     """Indices, labels, constraints and topics (the harness's cleanup) plus our consumer
     groups, which the harness leaves behind."""
-    e2e.cleanup(s)
+    ns.wipe(s)
     admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
     for f in admin.delete_consumer_groups(groups_of(s), request_timeout=15).values():
         with contextlib.suppress(Exception):  # a group never created is not an error here
@@ -131,7 +131,7 @@ def running_job(
     """The projection job with our execution mode and checkpoint interval; the harness's
     `running_job` takes no job arguments, hence this variant. Yields a liveness check."""
     job_args = ["--exec-mode", exec_mode, "--checkpoint-interval-ms", str(checkpoint_ms)]
-    env = e2e.env_of(s)
+    env = ns.env_of(s)
     if mode == "minicluster":
         log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
@@ -844,7 +844,7 @@ def run_once(
         try:
             with running_job(s, args.mode, exec_mode, checkpoint_ms) as alive:
                 running_at = time.monotonic() - t0 if args.mode == "standalone" else None
-                with e2e.running_sinks(s):
+                with ns.running_sinks(s):
                     done = wait_complete(
                         loaded,
                         t0,

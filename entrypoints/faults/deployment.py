@@ -15,14 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors import clients
-from connectors.neo4j_sink import Neo4jSink
-from entrypoints import background, bootstrap, workload
+from entrypoints import background, bootstrap, namespace, workload
 from entrypoints.cli import job as cli_job
 from hindsight.settings import Settings
 from localstack import process, stack
 from localstack.server import Server
-from pipelines.read_models import read_models
 
 PROCESSES = ("service", "relay", "sink-elasticsearch", "sink-neo4j")
 
@@ -108,26 +105,7 @@ class Deployment:
 
     def cleanup(self) -> None:
         """Delete what the deployment wrote to the shared servers."""
-        s = self.s
-        es = clients.elasticsearch_for(s)
-        es.indices.delete(
-            index=f"{s.es_alias_prefix}*", ignore_unavailable=True, allow_no_indices=True
-        )
-        es.close()
-        auth = (s.neo4j_user, s.neo4j_password)
-        patterns = read_models(s.read_models).graph_patterns
-        graph = Neo4jSink(s.neo4j_uri, auth, patterns=patterns, label_prefix=s.neo4j_label_prefix)
-        graph.drop()
-        graph.close()
-        admin = clients.kafka_admin(s.kafka_bootstrap)
-        mine = [
-            t
-            for t in admin.list_topics(timeout=10).topics
-            if t.startswith(f"{s.kafka_topic_prefix}.")
-        ]
-        if mine:
-            for f in admin.delete_topics(mine).values():
-                f.result(30)
+        namespace.wipe(self.s)
 
     # ------------------------------------------------------------------ servers
 

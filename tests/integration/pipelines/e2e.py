@@ -25,6 +25,7 @@ from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from connectors.clients import producer_config
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import TopicSpec, ensure_topics
+from entrypoints import namespace as ns
 from hindsight.events import Envelope
 from hindsight.settings import Settings
 from hindsight.topics import sink_topic, topic_name
@@ -34,21 +35,12 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def namespace(settings: Settings, home: Path) -> Settings:
-    tag = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={
-            "home": home,
-            "kafka_topic_prefix": f"e2e-{tag}",
-            "es_alias_prefix": f"e2e-{tag}-",
-            "neo4j_label_prefix": f"E{tag}",
-        }
-    )
+    return ns.private(settings, home, "e2e")
 
 
-def env_of(s: Settings) -> dict[str, str]:
-    """The environment that makes a job or sink process see the settings `s` (namespace and
-    plug-ins alike)."""
-    return {**os.environ, **s.namespace_env()}
+env_of = ns.env_of
+running_sinks = ns.running_sinks
+cleanup = ns.wipe
 
 
 def malformed(sample: dict[str, Any]) -> dict[str, bytes]:
@@ -223,30 +215,6 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
                 _rest(s, f"/jobs/{job_id}", method="PATCH")
 
 
-@contextmanager
-def running_sinks(s: Settings, names: Iterable[str] = ("elasticsearch", "neo4j")) -> Iterator[None]:
-    procs = []
-    for name in names:
-        with open(s.home / f"sink-{name}.log", "w") as log:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "entrypoints.cli", "sink", "run", name],
-                    env=env_of(s),
-                    cwd=REPO,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-    try:
-        yield
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
-
-
 def es_documents(
     s: Settings, aliases: Iterable[str] = tuple(INDEX_SPECS)
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -345,30 +313,6 @@ def expected_graph(outputs: dict[tuple[str, str, str], Output]) -> dict[str, set
 
 def _frozen(d: dict[str, Any]) -> frozenset[tuple[str, Any]]:
     return frozenset((k, json.dumps(v, sort_keys=True)) for k, v in d.items())
-
-
-def cleanup(s: Settings) -> None:
-    es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
-    es.indices.delete(index=f"{s.es_alias_prefix}*", ignore_unavailable=True, allow_no_indices=True)
-    auth = (s.neo4j_user, s.neo4j_password)
-    with GraphDatabase.driver(s.neo4j_uri, auth=auth) as d:
-        d.execute_query(
-            "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH $p) DETACH DELETE n",
-            p=s.neo4j_label_prefix,
-        )
-        records, _, _ = d.execute_query(
-            "SHOW CONSTRAINTS YIELD name, labelsOrTypes RETURN name, labelsOrTypes"
-        )
-        for r in records:
-            if any(t.startswith(s.neo4j_label_prefix) for t in r["labelsOrTypes"] or []):
-                d.execute_query(f"DROP CONSTRAINT {r['name']} IF EXISTS")
-    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
-    mine = [
-        t for t in admin.list_topics(timeout=10).topics if t.startswith(s.kafka_topic_prefix + ".")
-    ]
-    if mine:
-        for f in admin.delete_topics(mine).values():
-            f.result(30)
 
 
 def wait_until(check: Any, timeout_s: float, what: str, alive: Any = None) -> None:

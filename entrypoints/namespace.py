@@ -1,0 +1,93 @@
+"""A private deployment on the shared servers: its own topics, indices and labels.
+
+The end-to-end tests, the fault suite and the pipeline benchmark each run the whole platform
+next to whatever else the servers hold. A namespace is three prefixes (Kafka topics, index
+aliases, graph labels) and a state dir; `env_of` hands it to another process, `running_sinks`
+runs its sink workers, and `wipe` deletes what it wrote, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from connectors import clients
+from hindsight.settings import REPO_ROOT, Settings
+from hindsight.topics import SINKS
+
+
+def private(settings: Settings, home: Path, tag: str = "") -> Settings:
+    """`settings` with prefixes no one else uses (`<tag>-<8 hex>`) and its state in `home`."""
+    name = f"{tag or 'ns'}-{uuid.uuid4().hex[:8]}"
+    return settings.model_copy(
+        update={
+            "home": home,
+            "kafka_topic_prefix": name,
+            "es_alias_prefix": f"{name}-",
+            "neo4j_label_prefix": name.replace("-", "_").capitalize(),
+        }
+    )
+
+
+def env_of(s: Settings) -> dict[str, str]:
+    """The environment that makes a job or sink process see the settings `s` (namespace and
+    plug-ins alike)."""
+    return {**os.environ, **s.namespace_env()}
+
+
+@contextmanager
+def running_sinks(s: Settings, names: Iterable[str] = SINKS) -> Iterator[None]:
+    """The namespace's sink workers (`hindsight sink run`) for as long as the block runs."""
+    procs = []
+    for name in names:
+        with open(s.home / f"sink-{name}.log", "w") as log:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "entrypoints.cli", "sink", "run", name],
+                    env=env_of(s),
+                    cwd=REPO_ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+
+
+def wipe(s: Settings) -> None:
+    """Delete the namespace's indices, graph (nodes and constraints) and topics. Refuses the
+    unprefixed deployment: its prefixes would match everything."""
+    if not (s.es_alias_prefix and s.neo4j_label_prefix) or s.kafka_topic_prefix == "hindsight":
+        raise ValueError("wipe is for a private namespace; these settings have no prefixes")
+    es = clients.elasticsearch_for(s)
+    es.indices.delete(index=f"{s.es_alias_prefix}*", ignore_unavailable=True, allow_no_indices=True)
+    es.close()
+    with clients.neo4j_for(s) as driver:  # every label of the prefix, whatever wrote it
+        driver.execute_query(
+            "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH $p) DETACH DELETE n",
+            p=s.neo4j_label_prefix,
+        )
+        records, _, _ = driver.execute_query(
+            "SHOW CONSTRAINTS YIELD name, labelsOrTypes RETURN name, labelsOrTypes"
+        )
+        for r in records:
+            if any(t.startswith(s.neo4j_label_prefix) for t in r["labelsOrTypes"] or []):
+                driver.execute_query(f"DROP CONSTRAINT {r['name']} IF EXISTS")
+    admin = clients.kafka_admin(s.kafka_bootstrap)
+    mine = [
+        t for t in admin.list_topics(timeout=10).topics if t.startswith(f"{s.kafka_topic_prefix}.")
+    ]
+    if mine:
+        for f in admin.delete_topics(mine).values():
+            f.result(30)
