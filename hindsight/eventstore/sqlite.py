@@ -125,6 +125,45 @@ def _envelope(row: tuple[Any, ...]) -> Envelope:
     )
 
 
+def _stamp(
+    appends: Sequence[StreamAppend],
+    last_position: int,
+    now: datetime,
+    correlation_id: str | None,
+    causation_id: str | None,
+) -> list[AppendResult]:
+    """The store's identity and order on each new event: id, version, position, times."""
+    ids = iter(new_event_ids(sum(len(a.events) for a in appends)))
+    position = last_position
+    results: list[AppendResult] = []
+    for a in appends:
+        if not a.events:
+            results.append(empty_result(a))
+            continue
+        type_, id_, version = a.aggregate_type, a.aggregate_id, a.expected_version
+        envelopes = []
+        for e in a.events:
+            version += 1
+            position += 1
+            envelopes.append(
+                Envelope(next(ids), e.event_type, e.schema_version, type_, id_, version, position,
+                         e.occurred_at or now, now, correlation_id, causation_id, e.data)
+            )  # fmt: skip
+        results.append(AppendResult(type_, id_, version, envelopes[0].position, position,
+                                    tuple(envelopes)))  # fmt: skip
+    return results
+
+
+def _row(e: Envelope, occurred_us: int, recorded_us: int, index: int) -> tuple[Any, ...]:
+    """An envelope as the columns of `hs_events` (COLUMNS order); `index` names the event in
+    an error about its data."""
+    return (
+        e.event_id, e.event_type, e.schema_version, e.aggregate_type, e.aggregate_id, e.version,
+        e.position, occurred_us, recorded_us, e.correlation_id, e.causation_id,
+        dumps_json(e.data, f"events[{index}].data"),
+    )  # fmt: skip
+
+
 class SQLiteEventStore(SqlReads, EventStore):
     placeholder = "?"
     """One connection per thread (sqlite3 connections are not shareable across threads)."""
@@ -221,77 +260,30 @@ class SQLiteEventStore(SqlReads, EventStore):
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[AppendResult]:
-        """Check every stream's version, then insert all rows with ONE executemany.
+        """Check every stream's version, then insert all rows in multi-row statements.
 
         The version check stays a SELECT: it is an in-process seek to the end of the
         (type, id, version) index, and unlike a UNIQUE violation it also catches an expected
-        version *ahead* of the stream (which would otherwise leave a gap). Rows are built as
-        plain tuples straight from the NewEvents; the Envelopes the caller gets back share
-        the same values, so nothing is encoded or converted twice.
+        version *ahead* of the stream (which would otherwise leave a gap). The rows are the
+        Envelopes the caller gets back, so nothing is built twice.
         """
         for a in appends:
             (actual,) = conn.execute(_VERSION, (a.aggregate_type, a.aggregate_id)).fetchone()
             if actual != a.expected_version:
                 raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
-        (position,) = conn.execute(LAST_POSITION).fetchone()
-        first = position + 1
+        (last,) = conn.execute(LAST_POSITION).fetchone()
         now = utcnow()
+        results = _stamp(appends, last, now, correlation_id, causation_id)
         now_us = to_micros(now)
-        rows: list[tuple[Any, ...]] = []
-        results: list[AppendResult] = []
-        ids = new_event_ids(sum(len(a.events) for a in appends))
-        n = 0
-        for a in appends:
-            if not a.events:
-                results.append(empty_result(a))
-                continue
-            type_, id_, version = a.aggregate_type, a.aggregate_id, a.expected_version
-            envelopes = []
-            for i, e in enumerate(a.events):
-                event_id = ids[n]
-                n += 1
-                version += 1
-                position += 1
-                occurred = e.occurred_at
-                rows.append(
-                    (
-                        event_id,
-                        e.event_type,
-                        e.schema_version,
-                        type_,
-                        id_,
-                        version,
-                        position,
-                        to_micros(occurred) if occurred else now_us,
-                        now_us,
-                        correlation_id,
-                        causation_id,
-                        dumps_json(e.data, f"events[{i}].data"),
-                    )
-                )
-                envelopes.append(
-                    Envelope(
-                        event_id,
-                        e.event_type,
-                        e.schema_version,
-                        type_,
-                        id_,
-                        version,
-                        position,
-                        occurred or now,
-                        now,
-                        correlation_id,
-                        causation_id,
-                        e.data,
-                    )
-                )
-            results.append(
-                AppendResult(type_, id_, version, envelopes[0].position, position, tuple(envelopes))
-            )
+        rows = [
+            _row(e, now_us if e.occurred_at is now else to_micros(e.occurred_at), now_us, i)
+            for r in results
+            for i, e in enumerate(r.envelopes)
+        ]
         if rows:
             _insert_rows(conn, rows)
             if idempotency_key is not None:
-                conn.execute(_INSERT_KEY, (idempotency_key, first, position))
+                conn.execute(_INSERT_KEY, (idempotency_key, last + 1, last + len(rows)))
         return results
 
     # -- reading: the shared queries are in SqlReads ------------------------------------
