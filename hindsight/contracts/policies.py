@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,12 +147,29 @@ def _lint_contract(c: Contract, p: Policies) -> list[Violation]:
     return out
 
 
+Say = Callable[[str, str, str], None]  # (where, rule, message)
+
+
 def _lint_schema(c: Contract, s: Schema, p: Policies) -> list[Violation]:
     out: list[Violation] = []
 
     def v(where: str, rule: str, message: str) -> None:
         out.append(Violation(c.domain, where, rule, message))
 
+    _lint_schema_port(c, s, v)
+    if s.kind == "event":
+        _lint_event_schema(s, p, v)
+    for f in s.walk():
+        _lint_field(c, s, f, p, v)
+        for rule in f.quality:
+            out += _lint_property_quality(c, f"{s.name}.{f.path}", rule)
+    for rule in s.quality:
+        out += _lint_quality(c, s.name, rule)
+    return out
+
+
+def _lint_schema_port(c: Contract, s: Schema, v: Say) -> None:
+    """The schema's physical name is a port its contract's server lists."""
     server = c.server(s.output_port or "")
     if server is None:
         v(
@@ -177,72 +194,72 @@ def _lint_schema(c: Contract, s: Schema, p: Policies) -> list[Violation]:
             f"physicalName {s.physical_name!r} is not a topic of server {server.name!r}",
         )
 
-    if s.kind == "event":
-        et = s.event_type or ""
-        if not p.naming("event_type").fullmatch(et):
-            v(s.name, "naming.event-type", f"event type {et!r} must be PascalCase (NounVerbed)")
-        expected = et if not s.deprecated else None
-        if s.deprecated:
-            pattern = p.naming(
-                "historical_event_schema", event_type=et, schema_version=s.schema_version
-            )
-            if not pattern.fullmatch(s.name):
-                v(
-                    s.name,
-                    "naming.event-type",
-                    f"a superseded version is named {et}V{s.schema_version}",
-                )
-        elif s.name != expected:
-            v(s.name, "naming.event-type", f"schema name must equal its eventType {et!r}")
-        if s.schema_version is None or s.schema_version < 1:
-            v(s.name, "envelope", "customProperties.schemaVersion (>= 1) is required")
-        for name, spec in p.envelope.items():
-            f = s.prop(name)
-            if f is None:
-                v(f"{s.name}.{name}", "envelope", "envelope field missing")
-                continue
-            if f.logical_type != spec["logicalType"]:
-                v(
-                    f"{s.name}.{name}",
-                    "envelope",
-                    f"must be {spec['logicalType']}, not {f.logical_type}",
-                )
-            if f.required != spec["required"]:
-                v(f"{s.name}.{name}", "envelope", f"required must be {spec['required']}")
-        extra = [f.name for f in s.properties if f.name not in p.envelope]
-        for name in extra:
-            v(f"{s.name}.{name}", "envelope", "events carry only the envelope; put it under data")
 
-    for f in s.walk():
-        where = f"{s.name}.{f.path}"
-        if not p.naming("field").fullmatch(f.name):
-            v(where, "naming.field", f"field {f.name!r} must be snake_case")
-        if f.classification is None:
-            v(where, "classification.missing", "every field states its classification")
-        elif f.classification not in p.allowed_classes:
+def _lint_event_schema(s: Schema, p: Policies, v: Say) -> None:
+    """An event schema: named for its event type (or as a superseded version), a schema
+    version, exactly the envelope fields."""
+    et = s.event_type or ""
+    if not p.naming("event_type").fullmatch(et):
+        v(s.name, "naming.event-type", f"event type {et!r} must be PascalCase (NounVerbed)")
+    expected = et if not s.deprecated else None
+    if s.deprecated:
+        pattern = p.naming(
+            "historical_event_schema", event_type=et, schema_version=s.schema_version
+        )
+        if not pattern.fullmatch(s.name):
+            v(
+                s.name,
+                "naming.event-type",
+                f"a superseded version is named {et}V{s.schema_version}",
+            )
+    elif s.name != expected:
+        v(s.name, "naming.event-type", f"schema name must equal its eventType {et!r}")
+    if s.schema_version is None or s.schema_version < 1:
+        v(s.name, "envelope", "customProperties.schemaVersion (>= 1) is required")
+    for name, spec in p.envelope.items():
+        f = s.prop(name)
+        if f is None:
+            v(f"{s.name}.{name}", "envelope", "envelope field missing")
+            continue
+        if f.logical_type != spec["logicalType"]:
+            v(
+                f"{s.name}.{name}",
+                "envelope",
+                f"must be {spec['logicalType']}, not {f.logical_type}",
+            )
+        if f.required != spec["required"]:
+            v(f"{s.name}.{name}", "envelope", f"required must be {spec['required']}")
+    extra = [f.name for f in s.properties if f.name not in p.envelope]
+    for name in extra:
+        v(f"{s.name}.{name}", "envelope", "events carry only the envelope; put it under data")
+
+
+def _lint_field(c: Contract, s: Schema, f: Field, p: Policies, v: Say) -> None:
+    """One field: snake_case, classified, PII only where the policies allow it."""
+    where = f"{s.name}.{f.path}"
+    if not p.naming("field").fullmatch(f.name):
+        v(where, "naming.field", f"field {f.name!r} must be snake_case")
+    if f.classification is None:
+        v(where, "classification.missing", "every field states its classification")
+    elif f.classification not in p.allowed_classes:
+        v(
+            where,
+            "classification.unknown",
+            f"{f.classification!r} not in {sorted(p.allowed_classes)}",
+        )
+    if f.name in p.always_pii and f.classification != "pii":
+        v(where, "classification.always-pii", f"{f.name!r} is personal data: classify it pii")
+    for port in f.pii_allowed_ports or ():
+        if port not in p.read_model_ports or c.server(port) is None:
             v(
                 where,
-                "classification.unknown",
-                f"{f.classification!r} not in {sorted(p.allowed_classes)}",
+                "pii.allowance-port",
+                f"piiAllowedPorts names {port!r}, not a read-model server of this contract",
             )
-        if f.name in p.always_pii and f.classification != "pii":
-            v(where, "classification.always-pii", f"{f.name!r} is personal data: classify it pii")
-        for port in f.pii_allowed_ports or ():
-            if port not in p.read_model_ports or c.server(port) is None:
-                v(
-                    where,
-                    "pii.allowance-port",
-                    f"piiAllowedPorts names {port!r}, not a read-model server of this contract",
-                )
-            if f.name in p.never_in_clear.get(port, ()):
-                v(where, "pii.never-in-clear", f"{f.name!r} may never reach {port} in clear")
-        if f.pii_allowed_ports and f.classification not in p.restricted:
-            v(where, "pii.allowance-port", "piiAllowedPorts on an unrestricted field")
-        for rule in f.quality:
-            out += _lint_property_quality(c, where, rule)
-    for rule in s.quality:
-        out += _lint_quality(c, s.name, rule)
-    return out
+        if f.name in p.never_in_clear.get(port, ()):
+            v(where, "pii.never-in-clear", f"{f.name!r} may never reach {port} in clear")
+    if f.pii_allowed_ports and f.classification not in p.restricted:
+        v(where, "pii.allowance-port", "piiAllowedPorts on an unrestricted field")
 
 
 def _lint_property_quality(c: Contract, where: str, rule: dict[str, Any]) -> list[Violation]:
