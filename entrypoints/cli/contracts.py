@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +31,13 @@ from hindsight.contracts.diff import (
     diff_files,
     release,
 )
-from hindsight.contracts.model import DATA_PRODUCTS, POLICIES_FILE, contract_paths, load_all
+from hindsight.contracts.model import (
+    DATA_PRODUCTS,
+    POLICIES_FILE,
+    Contract,
+    contract_paths,
+    load_all,
+)
 from hindsight.contracts.policies import Violation, lint, load_policies
 from hindsight.contracts.quality import evaluate_all, per_product, route
 from hindsight.contracts.validator import Validator
@@ -247,44 +254,64 @@ def test_cmd(
     (also when the store holds a product's events and nothing of them was seen)."""
 
     contracts = load_all(root)
-    validator = Validator(contracts)
-    stored = appended = None
-    if envelopes is None:  # testing a deployment: ask its store what there was to see
-        with wiring.store(get_settings()) as store:
-            since = datetime.now(UTC) - timedelta(seconds=window)
-            stored = per_product(store.event_counts(), contracts)
-            appended = per_product(store.event_counts(since=since), contracts)
-    on_topic = None
+    stored = appended = on_topic = None
     if envelopes is not None:
         samples = route(envelopes.read_bytes().splitlines(), contracts)
         samples = {d: [m for m in ms if m.strip()] for d, ms in samples.items()}
-    else:
-        # the deployment's own topics: the contracts name them with the default prefix
-        prefix = get_settings().kafka_topic_prefix
-        topics = {
-            d: topic_name(d, prefix)
-            for d, c in contracts.items()
-            if c.events() and any(s.port_type == "kafka" for s in c.servers)
-        }
-        with _progress() as progress:
-            task = progress.add_task("sampling Kafka", total=None)
-            samples = sample_kafka(
-                bootstrap or get_settings().kafka_bootstrap,
-                topics,
-                limit=limit,
-                on_message=lambda: progress.advance(task),
-            )
-        on_topic = topic_records(bootstrap or get_settings().kafka_bootstrap, topics)
+    else:  # testing a deployment: what its store holds, and what its topics hold
+        stored, appended = _store_counts(contracts, window)
+        samples, on_topic = _sample_topics(contracts, bootstrap, limit)
+    reports = evaluate_all(
+        contracts, samples, Validator(contracts), _freshness(probe, freshness_from, window),
+        stored=stored, appended=appended, on_topic=on_topic,
+    )  # fmt: skip
+    console.print(_report_table(reports))
+    out = results or _home() / "quality.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"at": datetime.now(UTC).isoformat(), "products": [r.to_dict() for r in reports]}
+    out.write_text(json.dumps(doc, indent=2, default=str))
+    console.print(f"results: {out}")
+    raise typer.Exit(1 if any(r.breaches for r in reports) else 0)
+
+
+def _store_counts(contracts: Mapping[str, Contract], window_s: float) -> tuple[Any, Any]:
+    """Per product: the events the store holds, and those appended in the last window."""
+    with wiring.store(get_settings()) as store:
+        since = datetime.now(UTC) - timedelta(seconds=window_s)
+        stored = per_product(store.event_counts(), contracts)
+        appended = per_product(store.event_counts(since=since), contracts)
+    return stored, appended
+
+
+def _sample_topics(
+    contracts: Mapping[str, Contract], bootstrap: str | None, limit: int
+) -> tuple[dict[str, list[bytes]], dict[str, int]]:
+    """The latest messages of each product's topic (this deployment's prefix), with a
+    progress bar, and how many records each topic holds."""
+    prefix = get_settings().kafka_topic_prefix
+    topics = {
+        d: topic_name(d, prefix)
+        for d, c in contracts.items()
+        if c.events() and any(s.port_type == "kafka" for s in c.servers)
+    }
+    kafka = bootstrap or get_settings().kafka_bootstrap
+    with _progress() as progress:
+        task = progress.add_task("sampling Kafka", total=None)
+        samples = sample_kafka(
+            kafka, topics, limit=limit, on_message=lambda: progress.advance(task)
+        )
+    return samples, topic_records(kafka, topics)
+
+
+def _freshness(probe: str | None, lags: Path | None, window_s: float) -> Any:
+    """A probe named 'module:function', or the lags the sink workers record."""
     if probe:
         module, _, attr = probe.partition(":")
-        freshness = getattr(importlib.import_module(module), attr or "probe")
-    else:
-        lags = freshness_from or freshness_dir(get_settings())
-        freshness = SinkFreshness(lags, window_s=window)
-    reports = evaluate_all(
-        contracts, samples, validator, freshness, stored=stored, appended=appended,
-        on_topic=on_topic,
-    )  # fmt: skip
+        return getattr(importlib.import_module(module), attr or "probe")
+    return SinkFreshness(lags or freshness_dir(get_settings()), window_s=window_s)
+
+
+def _report_table(reports: list[Any]) -> Table:
     table = Table(title="contract tests")
     for col in ("product", "sampled", "valid %", "complete %", "rules", "freshness", "breaches"):
         table.add_column(col)
@@ -297,13 +324,7 @@ def test_cmd(
             r.domain, str(r.sampled), pct, complete, f"{passed}/{len(r.rules)} passed", fresh,
             "[red]" + "; ".join(r.breaches) + "[/]" if r.breaches else "[green]none[/]",
         )  # fmt: skip
-    console.print(table)
-    out = results or _home() / "quality.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"at": datetime.now(UTC).isoformat(), "products": [r.to_dict() for r in reports]}
-    out.write_text(json.dumps(doc, indent=2, default=str))
-    console.print(f"results: {out}")
-    raise typer.Exit(1 if any(r.breaches for r in reports) else 0)
+    return table
 
 
 def _freshness_cell(results: list[Any]) -> str:
