@@ -41,63 +41,64 @@ def _option_type(tp: Any) -> Any:
     return base if base in (int, str) else str  # complex values (order lines) as JSON
 
 
+def _field_option(f: dataclasses.Field[Any], hint: Any) -> inspect.Parameter:
+    """One `--field` option per command field: required without a default, JSON for tuples."""
+    tp = _option_type(hint)
+    doc = f.metadata.get("doc", "")
+    if tp is str and tp is not hint and typing.get_origin(hint) is tuple:
+        doc += " (JSON)"
+    required = f.default is dataclasses.MISSING
+    return inspect.Parameter(
+        f.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[
+            tp | None if not required else tp,
+            typer.Option(help=doc, show_default=not required),
+        ],
+        default=... if required else f.default,
+    )
+
+
+_HEADERS = [  # what the service takes as headers, here as options of every command
+    inspect.Parameter(
+        "idempotency_key",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[str | None, typer.Option(help="retry-safe key")],
+        default=None,
+    ),
+    inspect.Parameter(
+        "expected_version",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[int | None, typer.Option(help="fail unless at this version")],
+        default=None,
+    ),
+]
+
+
+def _payload(hints: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The command's JSON body from the options (tuple fields were given as JSON text)."""
+    payload: dict[str, Any] = {}
+    for k, v in options.items():
+        if isinstance(v, str) and typing.get_origin(hints[k]) is tuple:
+            try:
+                v = json.loads(v)
+            except ValueError:
+                console.print(f"[red]InvalidCommand[/] [bold]{k}[/]: not valid JSON")
+                raise typer.Exit(1) from None
+        payload[k] = v
+    return payload
+
+
 def _make(name: str, cls: type) -> None:
     hints = typing.get_type_hints(cls)
-    params = []
-    for f in dataclasses.fields(cls):
-        tp = _option_type(hints[f.name])
-        doc = f.metadata.get("doc", "")
-        if (
-            tp is str
-            and _option_type(hints[f.name]) is not hints[f.name]
-            and typing.get_origin(hints[f.name]) is tuple
-        ):
-            doc += " (JSON)"
-        required = f.default is dataclasses.MISSING
-        default = ... if required else f.default
-        params.append(
-            inspect.Parameter(
-                f.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[
-                    tp | None if not required else tp,
-                    typer.Option(help=doc, show_default=not required),
-                ],
-                default=default,
-            )
-        )
-    params.append(
-        inspect.Parameter(
-            "idempotency_key",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[str | None, typer.Option(help="retry-safe key")],
-            default=None,
-        )
-    )
-    params.append(
-        inspect.Parameter(
-            "expected_version",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[int | None, typer.Option(help="fail unless at this version")],
-            default=None,
-        )
-    )
+    params = [_field_option(f, hints[f.name]) for f in dataclasses.fields(cls)] + _HEADERS
 
     def run(**kwargs: Any) -> None:
         key = kwargs.pop("idempotency_key")
         expected = kwargs.pop("expected_version")
-        payload: dict[str, Any] = {}
-        for k, v in kwargs.items():
-            if isinstance(v, str) and typing.get_origin(hints[k]) is tuple:
-                try:
-                    v = json.loads(v)
-                except ValueError:
-                    console.print(f"[red]InvalidCommand[/] [bold]{k}[/]: not valid JSON")
-                    raise typer.Exit(1) from None
-            payload[k] = v
-        handler = _handler()
+        payload = _payload(hints, kwargs)
         try:
-            result = handler.execute_json(
+            result = _handler().execute_json(
                 name, payload, idempotency_key=key, expected_version=expected
             )
         except Exception as err:  # noqa: BLE001 - every refusal is reported, none is a crash
