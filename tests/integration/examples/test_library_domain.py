@@ -21,7 +21,7 @@ from examples.library.projection import ES_BOOKS
 from hindsight.commands import CommandHandler
 from hindsight.settings import Settings
 from pipelines.reference import ReferenceProjector
-from tests.integration.pipelines import e2e
+from tests.integration.jobs import e2e
 
 pytestmark = pytest.mark.servers("kafka", "elasticsearch", "neo4j")
 

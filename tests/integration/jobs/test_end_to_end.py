@@ -21,7 +21,7 @@ from entrypoints.workload import run_direct
 from hindsight.settings import Settings
 from hindsight.topics import dlq_topic, topic_name
 from pipelines.reference import ReferenceProjector
-from tests.integration.pipelines import e2e
+from tests.integration.jobs import e2e
 
 EVENTS = 2_500
 
