@@ -3,8 +3,9 @@ Elasticsearch and Neo4j must hold; progress is how many documents and primary no
 match it. A search document matches when its content equals the reference's body (not only
 its version); a graph's primary node (the label its pattern MERGEs first) when it is at the
 reference's version. Any domain's plug-in: projections, indices and patterns come from the
-settings. (The element-by-element graph comparison, relationships included, is
-entrypoints/parity.py, which the fault suite uses.)"""
+settings. Progress only: the element-by-element graph comparison (every property and every
+relationship) is entrypoints/parity.py, which `make demo` runs once progress is complete, and
+the fault suite after every case.)"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commerce.read.read_models import CUSTOMERS, PRODUCTS
-from entrypoints import background, bootstrap, catchup, workload
+from entrypoints import background, bootstrap, catchup, parity, workload
 from entrypoints.cli import job as cli_job
 from entrypoints.cli import ops as cli_ops
 from entrypoints.cli import query as cli_query
@@ -46,7 +46,11 @@ def demo(
 
 
 def wait_for_read_models(s: Settings, timeout: float) -> None:
+    """Until Elasticsearch and Neo4j hold exactly the reference projection of the log.
 
+    The bar counts documents equal to the reference and primary nodes at its version; once
+    all are there, the graph is compared element by element (every node's properties and
+    every relationship, `entrypoints.parity`), and the wait goes on while anything differs."""
     expected = catchup.expected_outputs(s)
     columns = (
         TextColumn("[bold]read models"),
@@ -56,20 +60,27 @@ def wait_for_read_models(s: Settings, timeout: float) -> None:
         TimeElapsedColumn(),
     )
     deadline = time.monotonic() + timeout
+    differences: list[str] = []
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("catch-up", total=None)
         while True:
             done, wanted = catchup.caught_up(s, expected)
             bar.update(task, completed=done, total=wanted)
             if done >= wanted:
-                break
+                graph = parity.graph_parity(s, expected)
+                if graph.equal:
+                    break
+                differences = graph.examples
             if time.monotonic() > deadline:
                 console.print(
                     "[red]error:[/] read models did not catch up in time; "
                     "see `make status` and `make logs S=flink`"
                 )
+                for line in differences:
+                    console.print(f"  graph {line}")
                 raise typer.Exit(1)
             time.sleep(2)
+    console.print(f"the graph equals the reference: {graph.checked:,} elements compared")
 
 
 def live_traffic(
