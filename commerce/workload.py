@@ -101,6 +101,8 @@ class _Shop:
 Command = tuple[str, dict[str, Any]]
 
 
+# Long on purpose: one generator whose closures share the shop's state and one random stream,
+# so a seed always yields the same traffic; split, the draws would depend on call order.
 def commands(seed: int = 42, *, scale: int = 10_000) -> Iterator[Command]:
     """An endless stream of valid commands; `scale` (≈ events wanted) sizes the catalogue."""
     rng = random.Random(seed)

@@ -16,6 +16,7 @@ from entrypoints.cli import ops as cli_ops
 from entrypoints.cli import query as cli_query
 from entrypoints.cli.contracts import test_cmd
 from hindsight.settings import Settings, get_settings
+from hindsight.topics import SINKS
 
 console = Console()
 
@@ -33,7 +34,7 @@ def demo(
     written = cli_ops.generate_traffic(events=events, seed=42, via="http", batch=500)
     console.rule("[bold]3. relay, projection job, sinks")
     background.relay(s).start(s)
-    for name in ("elasticsearch", "neo4j"):
+    for name in SINKS:
         background.sink(s, name).start(s)
     job_id = cli_job.submit(s)
     cli_job.wait_running(s, job_id)

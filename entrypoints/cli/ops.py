@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from entrypoints import background, bootstrap, workload
 from entrypoints.sinks import run_sink
 from hindsight.settings import get_settings
+from hindsight.topics import SINKS
 
 if TYPE_CHECKING:
     from entrypoints.workload import WorkloadStats
@@ -23,7 +24,6 @@ relay_app = typer.Typer(help="The outbox relay: event store -> Kafka.", no_args_
 sink_app = typer.Typer(
     help="The sink workers: projection changes -> Elasticsearch / Neo4j.", no_args_is_help=True
 )
-SINKS = ("elasticsearch", "neo4j")
 
 
 @sink_app.command("run")

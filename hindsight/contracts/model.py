@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from hindsight.settings import get_settings
+from hindsight.settings import REPO_ROOT, get_settings
 
-DATA_PRODUCTS = Path(__file__).resolve().parents[2] / "data-products"
+DATA_PRODUCTS = REPO_ROOT / "data-products"
 CONTRACT_FILE = "datacontract.yaml"
 POLICIES_FILE = "policies.yaml"
 

@@ -320,6 +320,8 @@ def _lint_sla(c: Contract, p: Policies) -> list[Violation]:
 # -- across contracts ---------------------------------------------------------------------------
 
 
+# Long on purpose: two passes over every contract (index the restricted sources, then follow
+# each read-model field's lineage to them) that share the index they build.
 def _lint_lineage(contracts: Mapping[str, Contract], p: Policies) -> list[Violation]:
     """Restricted data reaches a read model only where its owning contract allows that port."""
     out: list[Violation] = []

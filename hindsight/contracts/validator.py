@@ -206,6 +206,7 @@ _EXACT = {"string": "str", "timestamp": "str", "date": "str", "integer": "int", 
           "object": "dict", "array": "list"}  # fmt: skip
 
 
+# Long on purpose: a code generator whose emitted lines are easiest to check read in order.
 def _fast_path(specs: tuple[Spec, ...]) -> Callable[[dict[str, Any]], bool]:
     """Generate straight-line Python that answers only "is it valid?" for one event type.
 

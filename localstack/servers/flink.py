@@ -58,6 +58,8 @@ class FlinkLayout:
         env.update({k: v for k, v in os.environ.items() if k.startswith("HINDSIGHT_")})
         return env
 
+    # Long on purpose: the cluster's whole configuration written in one place, top to bottom,
+    # as the file it produces reads.
     def write(self) -> None:
         home = flink_home()
         connectors = jars.ensure(self.s.home, "flink-connectors")
