@@ -44,14 +44,14 @@ def _rest(
         return json.loads(raw) if raw else None
 
 
-def _live_jobs(s: Settings) -> list[dict[str, Any]]:
+def live_jobs(s: Settings) -> list[dict[str, Any]]:
     jobs = _rest(s, "/jobs/overview")["jobs"]
     return [j for j in jobs if j["state"] in ("RUNNING", "CREATED", "RESTARTING")]
 
 
 def running_jobs(s: Settings, name: str | None = None) -> list[dict[str, Any]]:
     name = name or job_name(s)
-    return [j for j in _live_jobs(s) if j["name"] == name]
+    return [j for j in live_jobs(s) if j["name"] == name]
 
 
 def job_name(s: Settings) -> str:
@@ -113,7 +113,7 @@ def submit(
             from_savepoint = str(checkpoint)
             console.print(f"resuming from the latest retained checkpoint {checkpoint}")
     stack = get_settings()  # the launcher's state dir, even when `s` is a test's namespace
-    live = lambda: [j["name"] for j in _live_jobs(s)]  # noqa: E731 - a callback
+    live = lambda: [j["name"] for j in live_jobs(s)]  # noqa: E731 - a callback
     if ensure_current(stack, live, lambda: restart_taskmanager(stack)):
         console.print("restarted the TaskManager: its Python held older code")
     args = list(extra or [])

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from entrypoints.cli import job as cli_job
 from entrypoints.faults.cases import CASES
 from entrypoints.faults.suite import Traffic, report, run_suite
 from hindsight.settings import get_settings
@@ -36,6 +37,15 @@ def main(
     unknown = sorted(set(names) - {c.name for c in CASES})
     if unknown:
         raise typer.BadParameter(f"unknown cases {unknown}; known: {[c.name for c in CASES]}")
+    others = [f"{j['name']} ({j['jid']})" for j in cli_job.live_jobs(stack)]
+    if others:  # a case kills the TaskManager and the servers: it would take these down too
+        typer.echo(
+            f"the Flink cluster runs other jobs: {', '.join(others)}. The fault suite breaks "
+            "shared servers and needs the cluster's slots: stop them first (`hindsight job "
+            "savepoint --stop`, or `make down` and `make faults` again).",
+            err=True,
+        )
+        raise typer.Exit(2)
     traffic = Traffic(rate=rate, seconds=seconds, backlog=backlog)
     outcomes = run_suite(stack, names, traffic=traffic, timeout_s=timeout, keep=keep)
     n = {"cases": names, "commands_per_s": rate, "traffic_s": seconds, "backlog": backlog}
