@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-load bench-partitions bench-stack bench-report contracts
+.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-load bench-sinks bench-partitions bench-stack bench-report contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -68,7 +68,7 @@ test-integration: $(STAMP) ## the tests against the real servers (needs `make up
 faults: up ## every fault case under live traffic (CASE=<name> for one); figures in $(HINDSIGHT_HOME)/bench/faults.json
 	@$(PY) -m entrypoints.faults $(if $(CASE),--case $(CASE))
 
-bench: bench-store bench-validator bench-load bench-pipeline bench-partitions bench-stack ## every benchmark, then the README's table (figures in $(HINDSIGHT_HOME)/bench/)
+bench: bench-store bench-validator bench-load bench-pipeline bench-sinks bench-partitions bench-stack ## every benchmark, then the README's table (figures in $(HINDSIGHT_HOME)/bench/)
 	@$(MAKE) --no-print-directory bench-report
 
 bench-report: $(STAMP) ## the README's "Measured" table from the figures files (N, date, commit per row)
@@ -76,6 +76,9 @@ bench-report: $(STAMP) ## the README's "Measured" table from the figures files (
 
 bench-load: $(STAMP) ## generated traffic into a fresh store: via the HTTP service and via the store in batches
 	@$(PY) -m benchmarks.bench_load
+
+bench-sinks: up ## the sinks' rows/s from empty to N rows, and every graph statement PROFILEd on the grown graph
+	@$(PY) -m benchmarks.bench_sinks --events $(or $(N),50000)
 
 bench-partitions: up ## fresh Kafka topics produced to at once: first batches refused, with and without the wait
 	@$(PY) -m benchmarks.new_partitions

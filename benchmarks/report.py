@@ -95,6 +95,18 @@ def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
                    f"{lat['commands_per_s']} commands/s")  # fmt: skip
 
 
+def sinks_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    for sink in ("elasticsearch", "neo4j"):
+        f = r[sink]
+        yield (f"{sink} sink from empty: rows/s of the first / last 20 % of rows",
+               f"{f['first_rows_per_s']:,} / {f['last_rows_per_s']:,} ({f['growth']}x)",
+               f"{f['rows']:,} rows, batches of {n['batch']}")  # fmt: skip
+    plans = r["neo4j_plans"]
+    cells = ", ".join(f"{t} {p['db_hits_per_row']}" for t, p in plans.items())
+    yield ("graph statements on the grown graph: db hits per row", cells,
+           f"{n['events']:,} events")  # fmt: skip
+
+
 def faults_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
     cases = r["cases"]
     ok = sum(c["recovered"] for c in cases)
@@ -119,6 +131,7 @@ SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes 
     "validator": ("make bench-validator", validator_rows),
     "store": ("make bench-store", store_rows),
     "pipeline": ("make bench-pipeline", pipeline_rows),
+    "sinks": ("make bench-sinks", sinks_rows),
     "faults": ("make faults", faults_rows),
     "new-partitions": ("make bench-partitions", partitions_rows),
 }

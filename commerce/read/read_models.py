@@ -171,7 +171,7 @@ WITH o, row WHERE o.version IS NULL OR o.version < row.version
 SET o = {id: row.id, status: row.status, total: row.total, version: row.version}
 WITH o, row
 CALL (o, row) {
-  MATCH (other:Customer)-[placed:PLACED]->(o) WHERE other.id <> row.customer_id
+  MATCH (o)<-[placed:PLACED]-(other) WHERE other.id <> row.customer_id
   DELETE placed
 }
 CALL (o, row) {

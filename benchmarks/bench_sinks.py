@@ -1,0 +1,180 @@
+"""Do the sinks stay fast as the read models grow? Rows/s per batch from empty to N, and the plan
+of every graph statement on the grown graph.
+
+The domain's generated traffic (`--events`, into a fresh store of its own) is projected by the
+reference projector; its final outputs are written through the real Elasticsearch and Neo4j
+sinks, on private indices and labels, in batches of `--batch`, as a replay writes them. Each
+batch is timed, so the first batches (a small read model) compare with the last (a grown one):
+`growth` is the rate of the last 20 % of rows over the rate of the first 20 %. Then every graph
+statement is PROFILEd once more on a batch of newer versions of existing rows (what live
+traffic does to a grown graph): its db hits, rows, and any label scan or eager operator (the
+operators that make a statement slow down as the graph grows). The private read models are
+deleted at the end. Figures go to `$HINDSIGHT_HOME/bench/sinks.json`.
+
+    .venv/bin/python -m benchmarks.bench_sinks [--events 50000] [--batch 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from connectors import clients
+from connectors.elasticsearch_sink import ElasticsearchSink
+from connectors.neo4j_sink import Neo4jSink
+from entrypoints import bootstrap, catchup, namespace, workload
+from entrypoints.figures import write
+from hindsight.settings import Settings, get_settings
+from pipelines.model import Output
+from pipelines.read_models import GraphPattern, read_models
+
+SLOW_OPERATORS = ("NodeByLabelScan", "AllNodesScan", "Eager", "CartesianProduct")
+
+
+def outputs_of(base: Settings, events: int) -> tuple[Settings, list[Output]]:
+    """A private namespace, and the final outputs of `events` generated events."""
+    home = base.home / "bench" / "sinks-work"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    s = namespace.private(base, home, "sinks").model_copy(update={"eventstore_backend": "sqlite"})
+    handler = bootstrap.command_handler(s)
+    domain = bootstrap.load_domain(s.domain)
+    assert domain.workload is not None, f"domain {domain.name} has no workload generator"
+    workload.run_direct(handler, domain.workload(42, events), events, batch_size=500)
+    handler.store.close()
+    return s, list(catchup.expected_outputs(s).values())
+
+
+def timed_batches(sink: Any, outputs: Sequence[Output], batch: int) -> list[tuple[int, float]]:
+    """(rows, seconds) of each batch written."""
+    out = []
+    for i in range(0, len(outputs), batch):
+        chunk = outputs[i : i + batch]
+        t0 = time.perf_counter()
+        sink.write(chunk)
+        out.append((len(chunk), time.perf_counter() - t0))
+    return out
+
+
+def growth(samples: list[tuple[int, float]]) -> dict[str, float]:
+    """Rows/s of the first and the last 20 % of the rows, and their ratio."""
+    total = sum(n for n, _ in samples)
+    edge = max(1, total // 5)
+
+    def rate(chosen: list[tuple[int, float]]) -> float:
+        return sum(n for n, _ in chosen) / sum(t for _, t in chosen)
+
+    first, last, seen = [], [], 0
+    for n, t in samples:
+        if seen < edge:
+            first.append((n, t))
+        if seen >= total - edge:
+            last.append((n, t))
+        seen += n
+    early, late = rate(first), rate(last or samples[-1:])
+    return {"first_rows_per_s": round(early), "last_rows_per_s": round(late),
+            "growth": round(late / early, 2),
+            "median_batch_s": round(statistics.median(t for _, t in samples), 3)}  # fmt: skip
+
+
+def profile(
+    s: Settings, patterns: dict[str, GraphPattern], outputs: list[Output]
+) -> dict[str, Any]:
+    """PROFILE each pattern's statement on newer versions of rows the graph already holds."""
+    found: dict[str, Any] = {}
+    with clients.neo4j_for(s) as driver:
+        for target, pattern in patterns.items():
+            rows = [
+                pattern.to_row(dataclasses.replace(o, version=o.version + 1))
+                for o in outputs
+                if o.sink == "neo4j" and o.target == target
+            ][:500]
+            if not rows:
+                continue
+            _, summary, _ = driver.execute_query(
+                "PROFILE " + pattern.statement(s.neo4j_label_prefix), rows=rows
+            )
+            plan = summary.profile or {}
+            operators: list[tuple[str, int]] = []  # (operator, its own db hits)
+
+            def walk(node: dict[str, Any], ops: list[tuple[str, int]] = operators) -> None:
+                name = str(node.get("operatorType", "?")).split("@")[0]
+                details = str(node.get("args", {}).get("Details", ""))[:80]
+                ops.append((f"{name} {details}".strip(), int(node.get("dbHits", 0))))
+                for child in node.get("children", []):
+                    walk(child)
+
+            if plan:
+                walk(plan)
+            hits = sum(h for _, h in operators)
+            top = max(operators, key=lambda op: op[1], default=("-", 0))
+            found[target] = {
+                "rows": len(rows),
+                "db_hits": hits,
+                "db_hits_per_row": round(hits / len(rows), 1),
+                "top_operator": f"{top[0]}: {top[1]:,} hits",
+                "slow_operators": sorted(
+                    {op.split()[0] for op, _ in operators if op.split()[0] in SLOW_OPERATORS}
+                ),
+            }
+    return found
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--events", type=int, default=50_000)
+    p.add_argument("--batch", type=int, default=2000)
+    args = p.parse_args()
+    console = Console()
+    base = get_settings()
+    with console.status(f"projecting {args.events:,} generated events"):
+        s, outputs = outputs_of(base, args.events)
+    models = read_models(s.read_models)
+    es = ElasticsearchSink(s.elasticsearch_url, specs=models.index_specs,
+                           alias_prefix=s.es_alias_prefix)  # fmt: skip
+    auth = (s.neo4j_user, s.neo4j_password)
+    graph = Neo4jSink(s.neo4j_uri, auth, patterns=models.graph_patterns,
+                      label_prefix=s.neo4j_label_prefix)  # fmt: skip
+    figures: dict[str, Any] = {}
+    try:
+        for name, sink in (("elasticsearch", es), ("neo4j", graph)):
+            sink.start()
+            mine = [o for o in outputs if o.sink == name]
+            with console.status(f"{len(mine):,} rows into {name}"):
+                figures[name] = {"rows": len(mine), **growth(timed_batches(sink, mine, args.batch))}
+        with console.status("profiling the graph statements"):
+            figures["neo4j_plans"] = profile(s, dict(models.graph_patterns), outputs)
+    finally:
+        es.close()
+        graph.close()
+        namespace.wipe(s)
+    table = Table(
+        title=f"sinks as the read models grow ({args.events:,} events, batches of {args.batch})"
+    )
+    for col in ("sink", "rows", "first 20 % rows/s", "last 20 % rows/s", "last / first"):
+        table.add_column(col, justify="left" if col == "sink" else "right")
+    for name in ("elasticsearch", "neo4j"):
+        f = figures[name]
+        table.add_row(name, f"{f['rows']:,}", f"{f['first_rows_per_s']:,}",
+                      f"{f['last_rows_per_s']:,}", f"{f['growth']:.2f}")  # fmt: skip
+    console.print(table)
+    plans = Table(title="graph statements, PROFILEd on the grown graph (newer versions)")
+    for col in ("pattern", "rows", "db hits / row", "label scans or eager", "costliest operator"):
+        plans.add_column(col)
+    for target, f in figures["neo4j_plans"].items():
+        plans.add_row(target, str(f["rows"]), f"{f['db_hits_per_row']:,}",
+                      ", ".join(f["slow_operators"]) or "none", f["top_operator"])  # fmt: skip
+    console.print(plans)
+    write(base.home, "sinks", {"events": args.events, "batch": args.batch}, figures)
+
+
+if __name__ == "__main__":
+    main()
