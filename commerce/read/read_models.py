@@ -181,14 +181,26 @@ CALL (o, row) {
   MERGE (c:Customer {id: row.customer_id})
   MERGE (c)-[:PLACED]->(o)
 }
-CALL (o) {
-  MATCH (o)-[line:CONTAINS]->(:Product)
-  DELETE line
-}
+// lines are relinked only when they differ from the ones held: relinking on every version
+// deleted and re-created each line on dense Product nodes, although no command changes an
+// order's lines after PlaceOrder; comparing reads only the order's own few relationships
 CALL (o, row) {
-  UNWIND row.lines AS line
-  MERGE (p:Product {id: line.product_id})
-  CREATE (o)-[:CONTAINS {quantity: line.quantity, unit_price: line.unit_price}]->(p)
+  OPTIONAL MATCH (o)-[held:CONTAINS]->(p:Product)
+  WITH o, row, [x IN collect([p.id, held.quantity, held.unit_price]) WHERE x[0] IS NOT NULL |
+                x[0] + "|" + toString(coalesce(x[1], -1)) + "|" + toString(coalesce(x[2], -1))]
+       AS have
+  WITH o, row, have, [l IN row.lines | l.product_id + "|" + toString(coalesce(l.quantity, -1))
+                      + "|" + toString(coalesce(l.unit_price, -1))] AS want
+  WITH o, row WHERE size(have) <> size(want) OR any(x IN want WHERE NOT x IN have)
+  CALL (o) {
+    MATCH (o)-[line:CONTAINS]->(:Product)
+    DELETE line
+  }
+  CALL (o, row) {
+    UNWIND row.lines AS line
+    MERGE (p:Product {id: line.product_id})
+    CREATE (o)-[:CONTAINS {quantity: line.quantity, unit_price: line.unit_price}]->(p)
+  }
 }
 RETURN count(*) AS applied
 """,
