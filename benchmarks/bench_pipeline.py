@@ -43,6 +43,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -956,7 +957,15 @@ def report(results: list[dict[str, Any]]) -> None:
     console.print(lt)
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM as an exception: the sink workers and the job this run started are stopped by
+    its `finally` blocks (they run in sessions of their own, so the signal does not reach them;
+    without this a terminated run left its sink workers running)."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--mode", choices=("standalone", "minicluster"), default="standalone")
