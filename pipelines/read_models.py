@@ -60,14 +60,16 @@ class IndexSpec:
 
 # --------------------------------------------------------------------------- Neo4j
 
-# a node's label right after `(var:` or `(:` -- never a relationship's `[r:TYPE` or a map's
-# `{key: value}`; a second label `(n:A:B)` is not used by any pattern
-_NODE_LABEL = re.compile(r"\((\w*):(\w+)")
+# a node `(x:Label` or a relationship `[x:TYPE` in a pattern (not a map's `{key: value}`);
+# a second label `(n:A:B)` is not used by any pattern
+_ELEMENT = re.compile(r"[(\[]\w*:(\w+)")
+_NODE = re.compile(r"\((\w*):(\w+)")
+_RELATIONSHIP = re.compile(r"\[\w*:(\w+)")
 
 
 def relabel(cypher: str, prefix: str) -> str:
     """Prefix every node label of a statement (relationship types are left alone)."""
-    return _NODE_LABEL.sub(lambda m: f"({m[1]}:{prefix}{m[2]}", cypher) if prefix else cypher
+    return _NODE.sub(lambda m: f"({m[1]}:{prefix}{m[2]}", cypher) if prefix else cypher
 
 
 class InvalidRow(ValueError):
@@ -109,7 +111,7 @@ class GraphPattern:
         return tuple(dict.fromkeys(_ELEMENT.findall(self.cypher)))
 
     def node_labels(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(_NODE.findall(self.cypher)))
+        return tuple(dict.fromkeys(label for _, label in _NODE.findall(self.cypher)))
 
     def relationship_types(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(_RELATIONSHIP.findall(self.cypher)))
@@ -126,12 +128,6 @@ class GraphPattern:
             f"DROP CONSTRAINT {_constraint(label_prefix, label, prop)} IF EXISTS"
             for label, prop in self.unique
         ]
-
-
-# a node `(x:Label` or a relationship `[x:TYPE` in a pattern (not a map's `{key: value}`)
-_ELEMENT = re.compile(r"[(\[]\w*:(\w+)")
-_NODE = re.compile(r"\(\w*:(\w+)")
-_RELATIONSHIP = re.compile(r"\[\w*:(\w+)")
 
 
 def _constraint(prefix: str, label: str, prop: str) -> str:

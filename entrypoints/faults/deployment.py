@@ -51,8 +51,7 @@ class Deployment:
     def env(self) -> dict[str, str]:
         """The environment that makes a process see this deployment's settings."""
         return {
-            **os.environ,
-            **self.s.namespace_env(),
+            **namespace.env_of(self.s),
             "HINDSIGHT_HOME": str(self.s.home),
             "HINDSIGHT_SERVICE_PORT": str(self.s.service_port),
         }

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from entrypoints import bootstrap
+from entrypoints import namespace as ns
 from examples.library import plugin
 from examples.library.domain import AddBook, BookNotAvailable, LendBook, ReturnBook
 from examples.library.projection import ES_BOOKS
@@ -33,7 +34,7 @@ LOANS = 40
 def library(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
     """A private namespace whose settings name the library plug-in: what a user would put in
     HINDSIGHT_* (env_of passes them on to the job and the sink)."""
-    s = e2e.namespace(settings, tmp_path).model_copy(
+    s = ns.private(settings, tmp_path, "e2e").model_copy(
         update={
             "domain": "examples.library.domain:LIBRARY",
             "projections": "examples.library.plugin:STAGES",
@@ -42,7 +43,7 @@ def library(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
         }
     )
     yield s
-    e2e.cleanup(s)
+    ns.wipe(s)
 
 
 def lend_and_return(handler: CommandHandler, seed: int) -> None:
@@ -71,7 +72,7 @@ def test_library_is_projected_end_to_end(library: Settings) -> None:
     relay.checkpoint.save(0)  # and once more: at-least-once delivery repeats events
     assert bootstrap.relay(s).run(until_caught_up=True).published == len(events)
 
-    with e2e.running_job(s, "minicluster") as alive, e2e.running_sinks(s, ["elasticsearch"]):
+    with e2e.running_job(s, "minicluster") as alive, ns.running_sinks(s, ["elasticsearch"]):
 
         def books_equal() -> tuple[bool, object]:
             got = e2e.es_documents(s, [ES_BOOKS])

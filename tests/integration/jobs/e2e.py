@@ -34,15 +34,6 @@ from pipelines.model import Output
 REPO = Path(__file__).resolve().parents[3]
 
 
-def namespace(settings: Settings, home: Path) -> Settings:
-    return ns.private(settings, home, "e2e")
-
-
-env_of = ns.env_of
-running_sinks = ns.running_sinks
-cleanup = ns.wipe
-
-
 def malformed(sample: dict[str, Any]) -> dict[str, bytes]:
     """One record per kind of bad input, each a reason the validator must give."""
     missing = json.loads(json.dumps(sample))
@@ -158,7 +149,7 @@ def decoy_path(bin_dir: Path) -> Path:
 def running_job(s: Settings, mode: str) -> Iterator[Any]:
     """The projection job, on a local mini-cluster or submitted to the standalone cluster.
     Yields a check that raises if the job has died (so a broken job fails fast)."""
-    env = env_of(s)
+    env = ns.env_of(s)
     job = REPO / "jobs" / "projections.py"
     if mode == "minicluster":
         log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below

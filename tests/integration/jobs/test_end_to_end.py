@@ -17,6 +17,7 @@ from confluent_kafka import Consumer
 
 from commerce.read.projections import PROJECTIONS
 from entrypoints import bootstrap
+from entrypoints import namespace as ns
 from entrypoints.workload import run_direct
 from hindsight.settings import Settings
 from hindsight.topics import dlq_topic, topic_name
@@ -28,9 +29,9 @@ EVENTS = 2_500
 
 @pytest.fixture
 def space(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
-    s = e2e.namespace(settings, tmp_path)
+    s = ns.private(settings, tmp_path, "e2e")
     yield s
-    e2e.cleanup(s)
+    ns.wipe(s)
 
 
 def dead_letters(s: Settings, expected: int) -> list[dict[str, object]]:
@@ -64,7 +65,7 @@ def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: st
     want_graph = e2e.expected_graph(expected)
     bad = e2e.publish_hostile_log(s, events, handler.domain.data_domain_of)
 
-    with e2e.running_job(s, mode) as alive, e2e.running_sinks(s):
+    with e2e.running_job(s, mode) as alive, ns.running_sinks(s):
 
         def es_equal() -> tuple[bool, object]:
             got = e2e.es_documents(s)
