@@ -1,13 +1,13 @@
 """The projection dataflow: Kafka event log -> contract validation -> keyed folds -> sinks.
 
     read event log (Kafka, offsets in checkpoints, event-time watermarks)
-      -> validate against data contracts --(invalid)--> dead-letter topic
-         and route to read-model keys, for every stage at once
-      -> key by (projection, key) -> fold keyed state (stage i + 1 also folds what
-         stage i's folds emit for it: joins, routed by the emitting fold)
-      -> Elasticsearch changes / Neo4j changes, each to its own topic with Flink's
-         exactly-once KafkaSink (a transaction committed on every checkpoint; each
-         document's versions on one partition, in order)
+      -> validate against data contracts, route to read-model keys for every stage at once
+         (Python: ONE record out per event, a bundle)
+      -> fan the bundle out (Java): invalid events -> dead-letter topic; stage i's events
+      -> key by (projection, key) on the Java side -> fold keyed state (Python: one record
+         out per fold, a bundle; stage i + 1 also folds what stage i's folds emit for it)
+      -> fan out (Java): Elasticsearch changes / Neo4j changes, each to its own topic with
+         Flink's exactly-once KafkaSink; the next stage's events to its key-by
 
 The sink workers (connectors/sink_worker.py) read those topics `read_committed` and write
 Elasticsearch and Neo4j in parallel with version-guarded upserts, committing their offsets
@@ -15,8 +15,13 @@ only after a flush. Why this shape: PyFlink's Python functions have no checkpoin
 a Python sink that buffers could lose its buffer after a checkpoint completed; Flink's Java
 KafkaSink does flush on checkpoint, and Flink has no Neo4j connector (nor one for ES 9).
 
-Records cross the Python/JVM boundary once per operator; between Python operators they
-travel pickled (PICKLED_BYTE_ARRAY), which is the cheapest encoding PyFlink offers.
+Why bundles and Java fan-out: in thread mode every record a Python operator emits, every side
+output, every state access and metric call is a Python/JVM crossing, and all Python operators
+of a TaskManager share one GIL. A Python key selector also adds a hidden Python map
+(`key_by`'s AddKey). So each Python operator here is called once per record and emits one
+Row of arrays; `hindsight.flink.Explode` (jobs/java), chained behind it, fans that Row out,
+and keys are extracted in Java (PyFlink's own KeyByKeySelector, field 0 of a Row). Measured
+in `make bench-pipeline` (README, "Measured").
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyflink.common import Types
+from pyflink.common import Row, Types
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import OutputTag, StreamExecutionEnvironment
+from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
 from pyflink.datastream.functions import KeyedProcessFunction, ProcessFunction, RuntimeContext
@@ -42,18 +47,45 @@ from hindsight.contracts.validator import Invalid, dead_letter, default_validato
 from hindsight.plugins import load
 from pipelines.runtime import route_all, step
 
-DLQ = OutputTag("dead-letters", Types.STRING())
 _PICKLE = pickle.HIGHEST_PROTOCOL
+_COUNT_EVERY = 1000  # a metric update is a JVM call: the fold counter moves in steps of this
 
 
 def routed_type() -> Any:
-    """(projection \x1f key, pickled event): what a fold is keyed by and folds. A new object
-    per use: a type info caches its Java peer once used, and an OutputTag holding one can no
-    longer be pickled into the functions that emit to it."""
-    return Types.TUPLE([Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
+    """Row(projection \x1f key, pickled (projection, key, event)): what a fold is keyed by
+    and folds. A new object per use: a type info caches its Java peer once used."""
+    return Types.ROW([Types.STRING(), Types.PRIMITIVE_ARRAY(Types.BYTE())])
 
 
-NEO4J = OutputTag("neo4j-changes", Types.STRING())
+def _keys_and_payloads() -> list[Any]:
+    """Routed events in a bundle: their keys and their payloads as two arrays of one length
+    (an array of Rows would arrive as copies of its last element; see Explode.java)."""
+    return [
+        Types.BASIC_ARRAY(Types.STRING()),
+        Types.OBJECT_ARRAY(Types.PRIMITIVE_ARRAY(Types.BYTE())),
+    ]
+
+
+def validated_type(stages: int) -> Any:
+    """The validator's bundle, one per record: Row(dead letter or None, stage 0's routed
+    events' keys, their payloads, stage 1's keys, payloads, ...)."""
+    return Types.ROW([Types.STRING(), *(t for _ in range(stages) for t in _keys_and_payloads())])
+
+
+def folded_type() -> Any:
+    """A fold's bundle, one per folded record: Row(Elasticsearch changes, Neo4j changes,
+    the next stage's routed events' keys, their payloads)."""
+    changes = Types.BASIC_ARRAY(Types.STRING())
+    return Types.ROW([changes, changes, *_keys_and_payloads()])
+
+
+DEAD_FIELD = 0  # of validated_type(); stage i's keys are field 1 + 2i, payloads 2 + 2i
+ES_FIELD, NEO4J_FIELD, NEXT_FIELD = 0, 1, 2  # of folded_type(); the payloads follow NEXT_FIELD
+
+
+def stage_field(stage: int) -> int:
+    """The field of validated_type() holding stage `stage`'s keys (its payloads: the next)."""
+    return 1 + 2 * stage
 
 
 @dataclass(frozen=True)
@@ -83,24 +115,17 @@ def _load(spec: str) -> Any:
 
 
 class ValidateAndRoute(ProcessFunction):
-    """Parse and check each record against the data contracts (the rest goes to the DLQ),
-    then route it at once to every (projection, key) it feeds in EVERY stage: stage 0 on the
-    main output, stage i on side output `stage-i-log`.
+    """Parse and check each record against the data contracts (the rest becomes a dead
+    letter), then route it at once to every (projection, key) it feeds in EVERY stage.
 
-    Why one operator: each Python operator costs a JVM -> Python crossing and a pickle per
-    record, and routing is a cheap pure function. Validating here and routing in one operator
-    per stage cost 1 + stages crossings per event; this costs one."""
+    One bundle out per record (see the module's docstring): Row(dead letter, stage 0's
+    events, stage 1's, ...), fanned out by Java behind it."""
 
     def __init__(
-        self,
-        job_name: str,
-        stages_spec: str,
-        log_tags: Sequence[OutputTag | None],
-        contracts_dirs: tuple[str, ...] = (),
+        self, job_name: str, stages_spec: str, contracts_dirs: tuple[str, ...] = ()
     ) -> None:
         self.job_name = job_name
         self.stages_spec = stages_spec
-        self.log_tags = list(log_tags)
         self.contracts_dirs = contracts_dirs
 
     def open(self, runtime_context: RuntimeContext) -> None:
@@ -114,13 +139,16 @@ class ValidateAndRoute(ProcessFunction):
         self.invalid_type = Invalid
         self.dead_letter = dead_letter
         self.route_all = route_all
-        self.stages = list(zip(self.log_tags, _load(self.stages_spec), strict=True))
+        self.row = Row
+        self.stages = _load(self.stages_spec)
+        self.empty = ((),) * (2 * len(self.stages))  # arrays may be empty, never None
         self.dead = runtime_context.get_metrics_group().counter("dead_letters")
 
     def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Iterable[Any]:
         raw, topic, partition, offset = value[0], value[1], value[2], value[3]
         raw = bytes(raw) if raw is not None else b""
         result = self.validator.validate(raw)
+        row = self.row
         if isinstance(result, self.invalid_type):
             self.dead.inc()
             record = self.dead_letter(
@@ -131,54 +159,91 @@ class ValidateAndRoute(ProcessFunction):
                 offset=offset,
                 job=self.job_name,
             )
-            yield DLQ, record.decode()
+            yield row(record.decode(), *self.empty)
             return
-        for tag, projections in self.stages:
-            for name, key, routed in self.route_all(projections, result):
-                keyed = (f"{name}\x1f{key}", pickle.dumps(routed, protocol=_PICKLE))
-                yield keyed if tag is None else (tag, keyed)
+        bundle: list[Any] = [None]
+        routed_any = False
+        for projections in self.stages:
+            keys, payloads = [], []
+            for name, key, event in self.route_all(projections, result):
+                keys.append(f"{name}\x1f{key}")
+                payloads.append(pickle.dumps((name, key, event), protocol=_PICKLE))
+            bundle += (keys, payloads)
+            routed_any = routed_any or bool(keys)
+        if routed_any:
+            yield row(*bundle)
 
 
 class FoldKeyedState(KeyedProcessFunction):
     """The keyed fold: one state per (projection, key), kept by Flink (RocksDB, checkpointed).
 
-    Emits Elasticsearch changes on the main output, Neo4j changes and the next stage's events
-    on side outputs."""
+    One bundle out per fold that changed something: Row(Elasticsearch changes, Neo4j
+    changes, the next stage's routed events)."""
 
-    def __init__(self, stages_spec: str, stage: int, next_tag: OutputTag | None) -> None:
-        self.stages_spec, self.stage, self.next_tag = stages_spec, stage, next_tag
+    def __init__(self, stages_spec: str, stage: int) -> None:
+        self.stages_spec, self.stage = stages_spec, stage
 
     def open(self, runtime_context: RuntimeContext) -> None:
 
         stages = _load(self.stages_spec)
         self.by_name = {p.name: p for p in stages[self.stage]}
-        self.next_stage = stages[self.stage + 1] if self.next_tag is not None else []
+        self.next_stage = stages[self.stage + 1] if self.stage + 1 < len(stages) else []
         self.route_all = route_all
         self.step = step
+        self.row = Row
         self.state = runtime_context.get_state(
             ValueStateDescriptor("projection", Types.PICKLED_BYTE_ARRAY())
         )
         self.folded = runtime_context.get_metrics_group().counter("events_folded")
+        self.unreported = 0
 
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
-        name, key = value[0].split("\x1f", 1)
-        event = pickle.loads(value[1])
+        # the key rides in the payload too: ctx.get_current_key() would be a JVM call
+        name, key, event = pickle.loads(value)
         old = self.state.value()
         new_state, outputs = self.step(self.by_name[name], old, key, event)
         if new_state is old:  # a duplicate or a replay: nothing changed
             return
         # a fold may change state without output yet (half of a join): keep it all the same
         self.state.update(new_state)
-        self.folded.inc()
+        self.unreported += 1
+        if self.unreported >= _COUNT_EVERY:
+            self.folded.inc(self.unreported)
+            self.unreported = 0
+        if not outputs:
+            return
+        es, neo, keys, payloads = [], [], [], []
         for out in outputs:
             if out.sink == "elasticsearch":
-                yield json.dumps(out.to_dict(), separators=(",", ":"))
+                es.append(json.dumps(out.to_dict(), separators=(",", ":")))
             elif out.sink == "neo4j":
-                yield NEO4J, json.dumps(out.to_dict(), separators=(",", ":"))
-            elif self.next_tag is not None:  # an input of the next stage, routed here
-                for name, key, routed in self.route_all(self.next_stage, out.body):
-                    keyed = (f"{name}\x1f{key}", pickle.dumps(routed, protocol=_PICKLE))
-                    yield self.next_tag, keyed
+                neo.append(json.dumps(out.to_dict(), separators=(",", ":")))
+            else:  # an input of the next stage, routed here
+                for n, k, routed in self.route_all(self.next_stage, out.body):
+                    keys.append(f"{n}\x1f{k}")
+                    payloads.append(pickle.dumps((n, k, routed), protocol=_PICKLE))
+        yield self.row(es, neo, keys, payloads)
+
+
+def explode(
+    stream: Any, index: int, output_type: Any, name: str, uid: str, paired: int = -1
+) -> Any:
+    """The elements of field `index` of every bundle in `stream` (or, with `paired`, Rows of
+    the pairs of fields `index` and `paired`), fanned out in Java (`hindsight.flink.Explode`,
+    chained behind the Python operator that made the bundles)."""
+    j_type = output_type.get_java_type_info()
+    operator = get_gateway().jvm.hindsight.flink.Explode(index, paired, j_type)
+    return DataStream(stream._j_data_stream.flatMap(operator)).name(name).uid(uid)
+
+
+def keyed(stream: Any) -> KeyedStream:
+    """`stream` (of routed_type()) keyed by its field 0 in Java, as PyFlink's own `key_by`
+    does after its hidden Python AddKey map; here the records already carry the key."""
+    gateway = get_gateway()
+    selector = gateway.jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector()
+    key_type = Types.ROW([Types.STRING()]).get_java_type_info()
+    j_keyed = stream._j_data_stream.keyBy(selector, key_type)
+    return KeyedStream(j_keyed, Types.PRIMITIVE_ARRAY(Types.BYTE()), stream)
 
 
 def _kafka_sink(cfg: JobConfig, topic: str, tx_prefix: str) -> KafkaSink:
@@ -241,40 +306,51 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
     records = t_env.to_data_stream(table)
 
     stages: Sequence[Sequence[Any]] = _load(cfg.projections)
-    log_tags = [
-        OutputTag(f"stage-{i}-log", routed_type()) if i else None for i in range(len(stages))
-    ]
-    routed = (
+    validated = (
         records.process(
-            ValidateAndRoute(cfg.job_name, cfg.projections, log_tags, cfg.contracts_dirs),
-            output_type=routed_type(),
+            ValidateAndRoute(cfg.job_name, cfg.projections, cfg.contracts_dirs),
+            output_type=validated_type(len(stages)),
         )
         .name("validate against data contracts, route to read-model keys")
         .uid("validate")
     )
-    routed.get_side_output(DLQ).sink_to(
+    explode(validated, DEAD_FIELD, Types.STRING(), "invalid events", "explode-dead").sink_to(
         _kafka_sink(cfg, cfg.dlq_topic, f"{cfg.job_name}-dlq")
     ).name("dead-letter topic (invalid events, reason + original bytes)").uid("dlq-sink")
     if not stages:
         return
 
-    inputs: Any = routed  # stage 0: the log only
     es_streams, neo_streams = [], []
+    internal: Any = None  # the previous stage's events for this one
     for i, stage in enumerate(stages):
         names = ", ".join(p.name for p in stage)
-        last = i + 1 == len(stages)
-        next_tag = None if last else OutputTag(f"stage-{i + 1}-internal", routed_type())
+        field = stage_field(i)
+        inputs = explode(
+            validated, field, routed_type(), f"stage {i} events", f"explode-log-{i}", field + 1
+        )
+        if internal is not None:  # this stage folds the log and the previous stage's joins
+            inputs = inputs.union(internal)
         folded = (
-            inputs.key_by(lambda r: r[0], key_type=Types.STRING())
-            .process(FoldKeyedState(cfg.projections, i, next_tag), output_type=Types.STRING())
+            keyed(inputs)
+            .process(FoldKeyedState(cfg.projections, i), output_type=folded_type())
             .name(f"fold keyed state ({names})")
             .uid(f"fold-{i}")
         )
-        es_streams.append(folded)
-        neo_streams.append(folded.get_side_output(NEO4J))
-        if next_tag is not None:  # the next stage folds the log and this stage's joins
-            log = routed.get_side_output(log_tags[i + 1])
-            inputs = log.union(folded.get_side_output(next_tag))
+        es_streams.append(
+            explode(folded, ES_FIELD, Types.STRING(), "Elasticsearch changes", f"explode-es-{i}")
+        )
+        neo_streams.append(
+            explode(folded, NEO4J_FIELD, Types.STRING(), "Neo4j changes", f"explode-neo4j-{i}")
+        )
+        if i + 1 < len(stages):
+            internal = explode(
+                folded,
+                NEXT_FIELD,
+                routed_type(),
+                f"events for stage {i + 1}",
+                f"explode-next-{i}",
+                NEXT_FIELD + 1,
+            )
 
     es = es_streams[0].union(*es_streams[1:]) if len(es_streams) > 1 else es_streams[0]
     neo = neo_streams[0].union(*neo_streams[1:]) if len(neo_streams) > 1 else neo_streams[0]

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from hindsight.settings import Settings
-from localstack import jars
+from localstack import jars, job_operators
 from localstack.python_code import mark_clean
 from localstack.server import Server
 from localstack.settings import stack_settings
@@ -70,7 +70,14 @@ class FlinkLayout:
         # classpath: pemja's native library can be loaded by one classloader only, so loading
         # it per job fails on the second Python job a TaskManager runs
         python_jar = sorted((home / "opt").glob("flink-python-*.jar"))
-        for jar in [*(home / "lib").glob("*.jar"), *python_jar, *connectors.glob("*.jar")]:
+        # the projection job's own Java operators (jobs/java) join it too, like the connector
+        operators = job_operators.ensure(self.s.home, self.s.java17_home)
+        for jar in [
+            *(home / "lib").glob("*.jar"),
+            *python_jar,
+            *connectors.glob("*.jar"),
+            operators,
+        ]:
             (self.lib / jar.name).symlink_to(jar)
         self.conf.mkdir(parents=True, exist_ok=True)
         for name in (
@@ -146,6 +153,7 @@ class FlinkJobManager(Server):
     def install(self) -> None:
         flink_home()
         jars.ensure(self.s.home, "flink-connectors")
+        job_operators.ensure(self.s.home, self.s.java17_home)
 
     def prepare(self) -> None:
         FlinkLayout(self.s).write()

@@ -32,4 +32,6 @@ def test_the_mini_cluster_embeds_the_projects_python_and_starts_the_projects_jdk
     assert os.environ["JAVA_HOME"] == str(stack_settings(s).java17_home)
     # the embedded interpreter finds its home through the first `python` on PATH
     assert os.environ["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
-    assert conf.get_string("pipeline.jars", "").endswith("flink-sql-connector-kafka.jar")
+    shipped = conf.get_string("pipeline.jars", "").split(";")
+    assert shipped[0].endswith("flink-sql-connector-kafka.jar")
+    assert shipped[1].endswith("hindsight-job-operators.jar")  # built from jobs/java

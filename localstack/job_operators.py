@@ -1,0 +1,58 @@
+"""The projection job's own Java operators (jobs/java), compiled into one jar in the state dir.
+
+Why a jar of our own: what a Python operator would do one Python/JVM crossing per record
+(fanning a bundle out into records) runs as a chained Java operator instead. The jar is built
+with the project's JDK 17 against the Flink jars of the installed apache-flink wheel, once per
+source change, and joins the cluster's lib dir and the mini-cluster's `pipeline.jars`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+import subprocess
+from pathlib import Path
+
+from hindsight.settings import REPO_ROOT
+
+SOURCES = REPO_ROOT / "jobs" / "java"
+JAR = "hindsight-job-operators.jar"
+
+
+def _flink_lib() -> Path:
+    spec = importlib.util.find_spec("pyflink")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("apache-flink is not installed in this environment (run `make install`)")
+    return Path(next(iter(spec.submodule_search_locations))) / "lib"
+
+
+def ensure(home: Path, java17_home: Path) -> Path:
+    """The operators' jar under `home`, (re)built with that JDK when a source changed."""
+    sources = sorted(SOURCES.rglob("*.java"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    target = home / "lib" / "job-operators"
+    jar, stamp = target / JAR, target / ".source.sha256"
+    if jar.exists() and stamp.exists() and stamp.read_text() == digest:
+        return jar
+    jdk = java17_home / "bin"
+    shutil.rmtree(target, ignore_errors=True)
+    classes = target / "classes"
+    classes.mkdir(parents=True)
+    compiled = subprocess.run(
+        [str(jdk / "javac"), "-nowarn", "--release", "17", "-cp", f"{_flink_lib()}/*",
+         "-d", str(classes), *map(str, sources)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if compiled.returncode != 0:
+        raise RuntimeError(f"compiling the job's Java operators failed:\n{compiled.stderr}")
+    packed = subprocess.run(
+        [str(jdk / "jar"), "--create", "--file", str(jar), "-C", str(classes), "."],
+        capture_output=True,
+        text=True,
+    )
+    if packed.returncode != 0:
+        raise RuntimeError(f"packing {JAR} failed:\n{packed.stderr}")
+    stamp.write_text(digest)
+    return jar
