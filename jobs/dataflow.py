@@ -19,20 +19,19 @@ Why bundles and Java fan-out: in thread mode every record a Python operator emit
 output, every state access and metric call is a Python/JVM crossing, and all Python operators
 of a TaskManager share one GIL. A Python key selector also adds a hidden Python map
 (`key_by`'s AddKey). So each Python operator here is called once per record and emits one
-Row of arrays; `hindsight.flink.Explode` (jobs/java), chained behind it, fans that Row out,
+tuple of arrays; `hindsight.flink.Explode` (jobs/java), chained behind it, fans it out,
 and keys are extracted in Java (PyFlink's own KeyByKeySelector, field 0 of a Row). Measured
 in `make bench-pipeline` (README, "Measured").
 """
 
 from __future__ import annotations
 
-import json
-import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyflink.common import Row, Types
+from orjson import dumps, loads
+from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
@@ -47,12 +46,11 @@ from hindsight.contracts.validator import Invalid, dead_letter, default_validato
 from hindsight.plugins import load
 from pipelines.runtime import route_all, step
 
-_PICKLE = pickle.HIGHEST_PROTOCOL
 _COUNT_EVERY = 1000  # a metric update is a JVM call: the fold counter moves in steps of this
 
 
 def routed_type() -> Any:
-    """Row(projection \x1f key, pickled (projection, key, event)): what a fold is keyed by
+    """Row(projection \x1f key, JSON of [projection, key, event]): what a fold is keyed by
     and folds. A new object per use: a type info caches its Java peer once used."""
     return Types.ROW([Types.STRING(), Types.PRIMITIVE_ARRAY(Types.BYTE())])
 
@@ -67,16 +65,21 @@ def _keys_and_payloads() -> list[Any]:
 
 
 def validated_type(stages: int) -> Any:
-    """The validator's bundle, one per record: Row(dead letter or None, stage 0's routed
-    events' keys, their payloads, stage 1's keys, payloads, ...)."""
-    return Types.ROW([Types.STRING(), *(t for _ in range(stages) for t in _keys_and_payloads())])
+    """The validator's bundle, one per record: (its dead letter as an array of none or one,
+    stage 0's routed events' keys, their payloads, stage 1's keys, payloads, ...). A tuple
+    (Flink's are at most 25 fields, so at most 12 stages) whose fields are never null: Flink's
+    tuple serializer refuses a null field."""
+    if 1 + 2 * stages > 25:
+        raise ValueError(f"{stages} stages: the job chains at most 12")
+    routed = (t for _ in range(stages) for t in _keys_and_payloads())
+    return Types.TUPLE([Types.BASIC_ARRAY(Types.STRING()), *routed])
 
 
 def folded_type() -> Any:
-    """A fold's bundle, one per folded record: Row(Elasticsearch changes, Neo4j changes,
+    """A fold's bundle, one per folded record: (Elasticsearch changes, Neo4j changes,
     the next stage's routed events' keys, their payloads)."""
     changes = Types.BASIC_ARRAY(Types.STRING())
-    return Types.ROW([changes, changes, *_keys_and_payloads()])
+    return Types.TUPLE([changes, changes, *_keys_and_payloads()])
 
 
 DEAD_FIELD = 0  # of validated_type(); stage i's keys are field 1 + 2i, payloads 2 + 2i
@@ -118,7 +121,7 @@ class ValidateAndRoute(ProcessFunction):
     """Parse and check each record against the data contracts (the rest becomes a dead
     letter), then route it at once to every (projection, key) it feeds in EVERY stage.
 
-    One bundle out per record (see the module's docstring): Row(dead letter, stage 0's
+    One bundle out per record (see the module's docstring): (dead letter, stage 0's
     events, stage 1's, ...), fanned out by Java behind it."""
 
     def __init__(
@@ -139,7 +142,6 @@ class ValidateAndRoute(ProcessFunction):
         self.invalid_type = Invalid
         self.dead_letter = dead_letter
         self.route_all = route_all
-        self.row = Row
         self.stages = _load(self.stages_spec)
         self.empty = ((),) * (2 * len(self.stages))  # arrays may be empty, never None
         self.dead = runtime_context.get_metrics_group().counter("dead_letters")
@@ -148,7 +150,6 @@ class ValidateAndRoute(ProcessFunction):
         raw, topic, partition, offset = value[0], value[1], value[2], value[3]
         raw = bytes(raw) if raw is not None else b""
         result = self.validator.validate(raw)
-        row = self.row
         if isinstance(result, self.invalid_type):
             self.dead.inc()
             record = self.dead_letter(
@@ -159,25 +160,25 @@ class ValidateAndRoute(ProcessFunction):
                 offset=offset,
                 job=self.job_name,
             )
-            yield row(record.decode(), *self.empty)
+            yield ([record.decode()], *self.empty)
             return
-        bundle: list[Any] = [None]
+        bundle: list[Any] = [()]
         routed_any = False
         for projections in self.stages:
             keys, payloads = [], []
             for name, key, event in self.route_all(projections, result):
                 keys.append(f"{name}\x1f{key}")
-                payloads.append(pickle.dumps((name, key, event), protocol=_PICKLE))
+                payloads.append(dumps((name, key, event)))
             bundle += (keys, payloads)
             routed_any = routed_any or bool(keys)
         if routed_any:
-            yield row(*bundle)
+            yield tuple(bundle)
 
 
 class FoldKeyedState(KeyedProcessFunction):
     """The keyed fold: one state per (projection, key), kept by Flink (RocksDB, checkpointed).
 
-    One bundle out per fold that changed something: Row(Elasticsearch changes, Neo4j
+    One bundle out per fold that changed something: (Elasticsearch changes, Neo4j
     changes, the next stage's routed events)."""
 
     def __init__(self, stages_spec: str, stage: int) -> None:
@@ -190,7 +191,6 @@ class FoldKeyedState(KeyedProcessFunction):
         self.next_stage = stages[self.stage + 1] if self.stage + 1 < len(stages) else []
         self.route_all = route_all
         self.step = step
-        self.row = Row
         self.state = runtime_context.get_state(
             ValueStateDescriptor("projection", Types.PICKLED_BYTE_ARRAY())
         )
@@ -199,7 +199,7 @@ class FoldKeyedState(KeyedProcessFunction):
 
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
         # the key rides in the payload too: ctx.get_current_key() would be a JVM call
-        name, key, event = pickle.loads(value)
+        name, key, event = loads(value)
         old = self.state.value()
         new_state, outputs = self.step(self.by_name[name], old, key, event)
         if new_state is old:  # a duplicate or a replay: nothing changed
@@ -215,14 +215,14 @@ class FoldKeyedState(KeyedProcessFunction):
         es, neo, keys, payloads = [], [], [], []
         for out in outputs:
             if out.sink == "elasticsearch":
-                es.append(json.dumps(out.to_dict(), separators=(",", ":")))
+                es.append(dumps(out.to_dict()).decode())
             elif out.sink == "neo4j":
-                neo.append(json.dumps(out.to_dict(), separators=(",", ":")))
+                neo.append(dumps(out.to_dict()).decode())
             else:  # an input of the next stage, routed here
                 for n, k, routed in self.route_all(self.next_stage, out.body):
                     keys.append(f"{n}\x1f{k}")
-                    payloads.append(pickle.dumps((n, k, routed), protocol=_PICKLE))
-        yield self.row(es, neo, keys, payloads)
+                    payloads.append(dumps((n, k, routed)))
+        yield es, neo, keys, payloads
 
 
 def explode(

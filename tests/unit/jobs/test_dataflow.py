@@ -87,8 +87,7 @@ def _run(raws: list[bytes]) -> tuple[dict[tuple[str, str, str], dict[str, Any]],
         bundles = list(validate.process_element((raw, "t", 0, offset), None))
         assert len(bundles) <= 1  # one record out per record in
         for bundle in bundles:
-            if bundle[DEAD_FIELD] is not None:
-                dead.append(bundle[DEAD_FIELD])
+            dead.extend(bundle[DEAD_FIELD])
             pending: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
             for i in range(len(STAGES)):
                 f = stage_field(i)  # Explode with a paired field: (key, payload) rows

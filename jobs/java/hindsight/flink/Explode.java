@@ -2,12 +2,13 @@ package hindsight.flink;
 
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.tuple.Tuple;
 import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.Collector;
 
 /**
- * Emits the elements of one field of a Python operator's bundle: every element when the
+ * Emits the elements of one field of a Python operator's bundle (a Tuple or a Row): every element when the
  * field is an array, the value itself when it is a scalar, nothing when it is null; or, given
  * a second field, the pairs (first[i], second[i]) of two arrays of one length, as Rows.
  *
@@ -21,7 +22,7 @@ import org.apache.flink.util.Collector;
  * Rows reuses one Row for every element, so all elements of such an array arrive as the last
  * one (seen with apache-flink 2.2.0, thread mode).
  */
-public final class Explode<T> implements FlatMapFunction<Row, T>, ResultTypeQueryable<T> {
+public final class Explode<T> implements FlatMapFunction<Object, T>, ResultTypeQueryable<T> {
     private static final long serialVersionUID = 1L;
 
     private final int field;
@@ -40,14 +41,14 @@ public final class Explode<T> implements FlatMapFunction<Row, T>, ResultTypeQuer
 
     @Override
     @SuppressWarnings("unchecked")
-    public void flatMap(Row bundle, Collector<T> out) {
-        Object value = bundle.getField(field);
+    public void flatMap(Object bundle, Collector<T> out) {
+        Object value = field(bundle, field);
         if (value == null) {
             return;
         }
         if (paired >= 0) {
             Object[] first = (Object[]) value;
-            Object[] second = (Object[]) bundle.getField(paired);
+            Object[] second = (Object[]) field(bundle, paired);
             if (second == null || second.length != first.length) {
                 throw new IllegalArgumentException(
                         "bundle fields " + field + " and " + paired + " differ in length");
@@ -64,6 +65,12 @@ public final class Explode<T> implements FlatMapFunction<Row, T>, ResultTypeQuer
         } else {
             out.collect((T) value);
         }
+    }
+
+    private static Object field(Object bundle, int index) {
+        return bundle instanceof Tuple
+                ? ((Tuple) bundle).getField(index)
+                : ((Row) bundle).getField(index);
     }
 
     @Override
