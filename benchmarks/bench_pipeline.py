@@ -518,6 +518,31 @@ def wait_complete(
     return done
 
 
+def job_alone(
+    loaded: Loaded, sampler: Sampler, t0: float, alive: Callable[[], None], timeout_s: float
+) -> dict[str, Any]:
+    """The job with no sink worker running (nothing else competes for the two cores): done
+    when its committed source offsets reach the log's end; events/s from its first Output to
+    the last change of the sink topics' high watermarks."""
+    while not (sampler.samples and sampler.samples[-1].job_committed >= loaded.published_offsets):
+        if time.monotonic() - t0 > timeout_s:
+            raise TimeoutError(f"the job did not reach the log's end in {timeout_s:.0f} s")
+        alive()
+        time.sleep(0.25)
+    sampler.stop()
+    samples = sampler.samples
+    first_out = _first(samples, lambda x: sum(x.sink_hwm.values()) > 0)
+    last_out = _last_change(samples, lambda x: sum(x.sink_hwm.values()))
+    if first_out is None or last_out is None or last_out <= first_out:
+        return {"error": "no Output reached the sink topics"}
+    return {
+        "events": loaded.events,
+        "first_output_s": round(first_out, 2),
+        "last_output_s": round(last_out, 2),
+        "job_events_per_s": round(loaded.events / (last_out - first_out), 1),
+    }
+
+
 def throughput_figures(
     loaded: Loaded,
     samples: list[Sample],
@@ -845,6 +870,11 @@ def run_once(
         try:
             with running_job(s, args.mode, exec_mode, checkpoint_ms) as alive:
                 running_at = time.monotonic() - t0 if args.mode == "standalone" else None
+                if args.job_only:
+                    result["job_alone"] = job_alone(loaded, sampler, t0, alive, args.timeout_s)
+                    console.print(f"  job alone: {result['job_alone']}")
+                    ok = True
+                    return result
                 with ns.running_sinks(s):
                     done = wait_complete(
                         loaded,
@@ -988,6 +1018,9 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=900.0)
     parser.add_argument("--start-timeout-s", type=float, default=240.0)
     parser.add_argument("--no-replay", action="store_true", help="skip the sink-alone replay")
+    parser.add_argument(
+        "--job-only", action="store_true", help="the job alone: no sink workers, no latency"
+    )
     args = parser.parse_args()
 
     # a label is absent until its first write: the completeness poll's warnings are noise

@@ -105,7 +105,8 @@ def main() -> None:
     conf.set_string("execution.checkpointing.interval", f"{args.checkpoint_interval_ms} ms")
     conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
     env = StreamExecutionEnvironment.get_execution_environment(conf)
-    env.set_parallelism(args.parallelism or 2)
+    if args.parallelism or args.local:  # on the cluster: its default, TaskManagers x slots
+        env.set_parallelism(args.parallelism or 2)
     build(env, cfg)
     env.execute(cfg.job_name)
 

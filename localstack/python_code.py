@@ -19,13 +19,16 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from hindsight.settings import REPO_ROOT, Settings
 from localstack import process
 from localstack.server import pid_file_of
+from localstack.settings import stack_settings
 
 # what a job's Python workers import or read: the job, the platform, the domains, plug-ins
 PACKAGES = ("jobs", "pipelines", "hindsight", "commerce", "connectors", "examples")
+JAVA = ("jobs/java",)  # the job's own Java operators: a new jar needs fresh TaskManagers too
 CONTRACTS = ("data-products",)
 
 
@@ -36,22 +39,44 @@ def fingerprint(root: Path = REPO_ROOT) -> str:
         files += (root / package).rglob("*.py")
     for folder in CONTRACTS:
         files += (root / folder).rglob("*.yaml")
+    for folder in JAVA:
+        files += (root / folder).rglob("*.java")
     for path in sorted(files):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-TASKMANAGER = "flink-taskmanager"  # the server whose interpreter this guards
+TASKMANAGER = "flink-taskmanager"  # the first TaskManager's server name; others add -2, -3...
 
 
-def mark_clean(settings: Settings) -> None:
-    """Called when the launcher started a TaskManager: its interpreter has loaded nothing."""
-    tm = process.read_pid(pid_file_of(settings, TASKMANAGER))
+def taskmanager_names(settings: Settings) -> list[str]:
+    """The server names of the TaskManagers the launcher runs (HINDSIGHT_FLINK_TASKMANAGERS)."""
+    count = max(1, stack_settings(settings).flink_taskmanagers)
+    return [TASKMANAGER, *(f"{TASKMANAGER}-{n}" for n in range(2, count + 1))]
+
+
+def _held(settings: Settings) -> dict[str, Any]:
+    try:
+        held = json.loads(record_file(settings).read_text())
+    except (OSError, ValueError):
+        return {}
+    return held if isinstance(held, dict) else {}
+
+
+def _write(settings: Settings, held: dict[str, Any]) -> None:
+    path = record_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(held))
+
+
+def mark_clean(settings: Settings, name: str = TASKMANAGER) -> None:
+    """Called when the launcher started TaskManager `name`: its interpreter has loaded nothing."""
+    tm = process.read_pid(pid_file_of(settings, name))
     if tm is not None:
-        path = record_file(settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"taskmanager": [tm.pid, tm.start_ticks], "code": None}))
+        held = _held(settings)
+        held[name] = {"process": [tm.pid, tm.start_ticks], "code": None}
+        _write(settings, held)
 
 
 class StaleTaskManager(RuntimeError):
@@ -69,26 +94,26 @@ def ensure_current(
     *,
     code: str | None = None,
 ) -> bool:
-    """Make the TaskManager fit to run the current code; True when it was restarted.
+    """Make every TaskManager fit to run the current code; True when they were restarted.
 
     `running_jobs` lists the cluster's running job names; `restart` restarts the
-    TaskManager. A TaskManager the launcher did not start is left alone.
+    TaskManagers. A TaskManager the launcher did not start is left alone.
     """
-    pid_file = pid_file_of(settings, TASKMANAGER)
-    tm = process.read_pid(pid_file)
-    if not process.alive(tm):
+    names = [n for n in taskmanager_names(settings) if _alive(settings, n)]
+    if not names:
         return False
-    assert tm is not None
     code = code or fingerprint()
-    path = record_file(settings)
-    try:
-        held = json.loads(path.read_text())
-    except (OSError, ValueError):
-        held = {}
+    held = _held(settings)
+
+    def current(name: str) -> bool:
+        tm = process.read_pid(pid_file_of(settings, name))
+        entry = held.get(name) or {}
+        same_process = tm is not None and entry.get("process") == [tm.pid, tm.start_ticks]
+        return same_process and entry.get("code") in (None, code)
+
     restarted = False
-    same_process = held.get("taskmanager") == [tm.pid, tm.start_ticks]
-    if not (same_process and held.get("code") in (None, code)):
-        # it has run other code, or we cannot tell (started before this guard): restart it
+    if not all(current(n) for n in names):
+        # one has run other code, or we cannot tell (started before this guard): restart
         jobs = list(running_jobs())
         if jobs:
             raise StaleTaskManager(
@@ -98,8 +123,14 @@ def ensure_current(
             )
         restart()
         restarted = True
-        tm = process.read_pid(pid_file)
+        names = [n for n in taskmanager_names(settings) if _alive(settings, n)]
+    for name in names:
+        tm = process.read_pid(pid_file_of(settings, name))
         assert tm is not None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"taskmanager": [tm.pid, tm.start_ticks], "code": code}))
+        held[name] = {"process": [tm.pid, tm.start_ticks], "code": code}
+    _write(settings, held)
     return restarted
+
+
+def _alive(settings: Settings, name: str) -> bool:
+    return process.alive(process.read_pid(pid_file_of(settings, name)))

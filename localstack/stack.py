@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from hindsight.settings import Settings
+from localstack.python_code import taskmanager_names
 from localstack.server import Server, StartError, Status
 from localstack.servers.elasticsearch import Elasticsearch
 from localstack.servers.flink import FlinkJobManager, FlinkTaskManager
@@ -24,8 +25,12 @@ def servers(settings: Settings) -> list[Server]:
         Elasticsearch(settings),
         Neo4j(settings),
         FlinkJobManager(settings),
-        FlinkTaskManager(settings),
+        *taskmanagers(settings),
     ]
+
+
+def taskmanagers(settings: Settings) -> list[FlinkTaskManager]:
+    return [FlinkTaskManager(settings, n) for n in range(1, len(taskmanager_names(settings)) + 1)]
 
 
 def select(settings: Settings, names: list[str] | None) -> list[Server]:
@@ -85,13 +90,13 @@ def status(settings: Settings) -> list[Status]:
 
 
 def restart_taskmanager(settings: Settings, timeout_s: float = 60) -> None:
-    """Stop the TaskManager, wait until the JobManager has let its slots go (so no job is
-    scheduled onto the dead one), start a fresh one and wait until it offers slots."""
-    down(settings, ["flink-taskmanager"], progress=lambda _m: None)
-    tm = FlinkTaskManager(settings)
+    """Stop the TaskManagers, wait until the JobManager has let their slots go (so no job is
+    scheduled onto a dead one), start fresh ones and wait until they offer slots."""
+    names = taskmanager_names(settings)
+    down(settings, names, progress=lambda _m: None)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not tm.registered():
+        if not any(tm.registered() for tm in taskmanagers(settings)):
             break
         time.sleep(0.5)
-    up(settings, ["flink-taskmanager"], progress=lambda _m: None)
+    up(settings, names, progress=lambda _m: None)

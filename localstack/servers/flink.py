@@ -18,7 +18,7 @@ import yaml
 
 from hindsight.settings import Settings
 from localstack import jars, job_operators
-from localstack.python_code import mark_clean
+from localstack.python_code import TASKMANAGER, mark_clean
 from localstack.server import Server
 from localstack.settings import stack_settings
 
@@ -107,7 +107,7 @@ class FlinkLayout:
                 "numberOfTaskSlots": self.s.flink_taskmanager_slots,
                 "memory": {"process": {"size": self.s.flink_taskmanager_memory}},
             },
-            "parallelism": {"default": 2},
+            "parallelism": {"default": self.s.flink_taskmanagers * self.s.flink_taskmanager_slots},
             "rest": {"address": h, "bind-address": h, "port": self.s.flink_rest_port},
             "blob": {"server": {"port": str(self.s.flink_blob_port)}},
             "state": {"backend": {"type": "rocksdb", "incremental": True}},
@@ -131,7 +131,7 @@ class FlinkLayout:
         }
         (self.conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         (self.conf / "masters").write_text(f"{h}:{self.s.flink_rest_port}\n")
-        (self.conf / "workers").write_text(f"{h}\n")
+        (self.conf / "workers").write_text(f"{h}\n" * self.s.flink_taskmanagers)
 
 
 def _rest(settings: Settings, path: str) -> dict:
@@ -171,15 +171,20 @@ class FlinkJobManager(Server):
 
 
 class FlinkTaskManager(Server):
-    name = "flink-taskmanager"
+    """TaskManager `number` of `flink_taskmanagers`: the first is `flink-taskmanager`, the
+    next `flink-taskmanager-2`, ...; each registers under its name as resource id."""
+
+    def __init__(self, settings: Settings, number: int = 1) -> None:
+        super().__init__(settings)
+        self.name = TASKMANAGER if number == 1 else f"{TASKMANAGER}-{number}"
 
     @property
     def ports(self) -> list[int]:
-        return []
+        return []  # its RPC and data ports are picked free by Flink
 
     @property
     def where(self) -> str:
-        return f"the JobManager at {self.s.flink_url} (no TaskManager registered)"
+        return f"the JobManager at {self.s.flink_url} ({self.name} not registered)"
 
     @property
     def dir(self) -> Path:
@@ -187,26 +192,27 @@ class FlinkTaskManager(Server):
 
     def install(self) -> None:
         flink_home()
+        job_operators.ensure(self.s.home, self.s.java17_home)
 
     def prepare(self) -> None:
         if not (FlinkLayout(self.s).conf / "config.yaml").exists():
             FlinkLayout(self.s).write()
 
     def command(self) -> tuple[list[str], dict[str, str]]:
-        return [str(flink_home() / "bin" / "taskmanager.sh"), "start-foreground"], FlinkLayout(
-            self.s
-        ).env()
+        script = str(flink_home() / "bin" / "taskmanager.sh")
+        argv = [script, "start-foreground", "-D", f"taskmanager.resource-id={self.name}"]
+        return argv, FlinkLayout(self.s).env()
 
     def ready(self) -> bool:
         return self.registered()
 
     def after_start(self) -> None:
-        mark_clean(self.s)  # a new process: no Python module loaded yet
+        mark_clean(self.s, self.name)  # a new process: no Python module loaded yet
 
     def registered(self) -> bool:
-        """Whether the JobManager lists a TaskManager with slots (ours is the only one)."""
+        """Whether the JobManager lists this TaskManager (by its resource id) with slots."""
         tms = _rest(self.s, "/taskmanagers").get("taskmanagers", [])
-        return any(tm.get("slotsNumber", 0) >= 1 for tm in tms)
+        return any(tm.get("id") == self.name and tm.get("slotsNumber", 0) >= 1 for tm in tms)
 
     def version(self) -> str:
         return str(_rest(self.s, "/config")["flink-version"])

@@ -9,8 +9,15 @@ import pytest
 
 from hindsight.settings import Settings
 from localstack import process
-from localstack.python_code import StaleTaskManager, ensure_current, fingerprint, mark_clean
+from localstack.python_code import (
+    StaleTaskManager,
+    ensure_current,
+    fingerprint,
+    mark_clean,
+    taskmanager_names,
+)
 from localstack.servers.flink import FlinkTaskManager
+from localstack.settings import StackSettings
 
 
 @pytest.fixture
@@ -82,3 +89,16 @@ def test_the_fingerprint_follows_every_python_file_and_contract(tmp_path: Path) 
     second = fingerprint(tmp_path)
     contract.write_text("version: 1.1.0\n")
     assert len({first, second, fingerprint(tmp_path)}) == 3
+
+
+def test_every_taskmanager_is_guarded_when_there_are_several(tmp_path: Path) -> None:
+    s = StackSettings(home=tmp_path, flink_taskmanagers=2)
+    assert taskmanager_names(s) == ["flink-taskmanager", "flink-taskmanager-2"]
+    for number in (1, 2):
+        tm = FlinkTaskManager(s, number)
+        process.write_pid(tm.pid_file, os.getpid())
+    mark_clean(s, "flink-taskmanager")  # the second one's history is unknown
+    cluster = Cluster()
+    assert ensure_current(s, cluster.running, cluster.restart, code="v1")
+    assert not ensure_current(s, cluster.running, cluster.restart, code="v1")
+    assert cluster.restarts == 1
