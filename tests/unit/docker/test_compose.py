@@ -70,7 +70,9 @@ def _flink_conf(service: dict) -> dict:
 
 
 def test_every_server_of_the_local_stack_is_a_service(services: dict, settings: Settings) -> None:
-    assert {s.name for s in stack.servers(settings)} <= set(services)
+    # the second, third... TaskManager are replicas of one service (its `scale`)
+    names = {re.sub(r"-\d+$", "", s.name) for s in stack.servers(settings)}
+    assert names <= set(services)
 
 
 def test_published_ports_are_the_settings_defaults_on_loopback(
@@ -100,12 +102,16 @@ def test_internal_ports_and_sizes_follow_settings(services: dict, settings: Sett
         assert conf["jobmanager.rpc.port"] == settings.flink_jobmanager_rpc_port
         assert conf["blob.server.port"] == settings.flink_blob_port
         assert conf["taskmanager.numberOfTaskSlots"] == settings.flink_taskmanager_slots
+        assert conf["parallelism.default"] == (
+            settings.flink_taskmanagers * settings.flink_taskmanager_slots
+        )
         assert conf["jobmanager.memory.process.size"] == settings.flink_jobmanager_memory
         assert conf["taskmanager.memory.process.size"] == settings.flink_taskmanager_memory
         # the job submitted in the container reads Kafka through the in-network listener
         env = services[name]["environment"]
         inside = f"DOCKER://{env['HINDSIGHT_HOST']}:{env['HINDSIGHT_KAFKA_PORT']}"
         assert inside in kafka["KAFKA_ADVERTISED_LISTENERS"]
+    assert services["flink-taskmanager"]["scale"] == settings.flink_taskmanagers
     heap = settings.elasticsearch_heap
     assert services["elasticsearch"]["environment"]["ES_JAVA_OPTS"] == f"-Xms{heap} -Xmx{heap}"
     neo4j = services["neo4j"]["environment"]
@@ -139,7 +145,8 @@ def test_flink_image_is_built_with_the_pinned_flink_and_connector(
     dockerfile = (DOCKER / "flink" / "Dockerfile").read_text()
     assert f"ARG FLINK_VERSION={pyflink_version}\n" in dockerfile
     assert f"ARG KAFKA_CONNECTOR_VERSION={connector}\n" in dockerfile
-    assert "FROM flink:${FLINK_VERSION}-scala_2.12-java17\n" in dockerfile
+    assert "FROM flink:${FLINK_VERSION}-scala_2.12-java17 AS flink\n" in dockerfile
+    assert "COPY jobs/java /src" in dockerfile  # the job's Java operators are built in
     assert "uv sync --frozen" in dockerfile  # PyFlink comes from uv.lock, pinned as above
 
 
