@@ -76,6 +76,7 @@ from hindsight.relay import OutboxRelay, topic_name
 from hindsight.retry import RetryPolicy, with_backoff
 from hindsight.settings import REPO_ROOT, Settings, get_settings
 from hindsight.topics import SINKS, sink_topic
+from localstack.settings import stack_settings
 from pipelines.model import Output
 from pipelines.reference import ReferenceProjector
 
@@ -845,8 +846,11 @@ def run_once(
 ) -> dict[str, Any]:
     """A fresh namespace: preload, job + sinks, throughput, then (caught up) latency."""
     s = namespace(base, work)
+    cluster = stack_settings(base)
     result: dict[str, Any] = {
         "mode": args.mode,
+        "taskmanagers": cluster.flink_taskmanagers,
+        "slots_per_taskmanager": cluster.flink_taskmanager_slots,
         "exec_mode": exec_mode,
         "checkpoint_interval_ms": checkpoint_ms,
         "namespace": s.kafka_topic_prefix,
@@ -1019,8 +1023,9 @@ def main() -> None:
     parser.add_argument("--start-timeout-s", type=float, default=240.0)
     parser.add_argument("--no-replay", action="store_true", help="skip the sink-alone replay")
     parser.add_argument(
-        "--job-only", action="store_true", help="the job alone: no sink workers, no latency"
+        "--job-only", action="store_true", help="only the job alone: no sink workers, no latency"
     )
+    parser.add_argument("--no-job-alone", action="store_true", help="skip the run of the job alone")
     args = parser.parse_args()
 
     # a label is absent until its first write: the completeness poll's warnings are noise
@@ -1030,7 +1035,24 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     modes = ["thread", "process"] if args.exec_mode == "both" else [args.exec_mode]
     latency_in = {m for m in args.latency_in.split(",") if m}
-    results = [
+    alone = argparse.Namespace(**{**vars(args), "job_only": True})
+    results = (
+        []
+        if args.job_only or args.no_job_alone
+        else [
+            run_once(
+                alone,
+                base,
+                work,
+                modes[0],
+                args.checkpoint_interval_ms,
+                events=args.events,
+                measure_throughput=True,
+                measure_latency=False,
+            )
+        ]
+    )
+    results += [
         run_once(
             args,
             base,

@@ -80,6 +80,13 @@ def store_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
 def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
     for run in r["runs"]:
         tp, mode = run.get("throughput"), run["exec_mode"]
+        alone = run.get("job_alone")
+        if alone and "error" not in alone:
+            tms, slots = run.get("taskmanagers", 1), run.get("slots_per_taskmanager", 2)
+            yield (f"projection job alone (no sink running), {mode} mode, "
+                   f"{tms} TaskManager(s) x {slots} slot(s)",
+                   f"{alone['job_events_per_s']:,} events/s",
+                   f"{alone['events']:,} events")  # fmt: skip
         if tp and "error" not in tp:
             yield (f"projection job, {mode} mode: job / end to end into both stores",
                    f"{tp['job_events_per_s']:,} / {tp['e2e_events_per_s']:,} events/s",

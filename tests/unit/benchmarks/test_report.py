@@ -33,3 +33,11 @@ def test_fault_rows_sum_the_cases() -> None:
     lines = report.table({"faults": doc({"cases": cases}, {"commands_per_s": 20, "traffic_s": 15})})
     row = next(line for line in lines if line.startswith("| fault cases"))
     assert "| 1 of 2, 2 / 1 / 0; 6.3-6.3 s to recover |" in row
+
+
+def test_the_job_alone_is_a_row_of_its_own_naming_the_cluster_shape() -> None:
+    alone = {"exec_mode": "thread", "taskmanagers": 2, "slots_per_taskmanager": 1,
+             "job_alone": {"events": 50000, "job_events_per_s": 3675.3}}  # fmt: skip
+    lines = report.table({"pipeline": doc({"runs": [alone]}, {"events": 50000})})
+    row = next(line for line in lines if line.startswith("| projection job alone"))
+    assert "thread mode, 2 TaskManager(s) x 1 slot(s) | 3,675.3 events/s | 50,000 events |" in row
