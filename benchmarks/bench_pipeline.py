@@ -63,6 +63,7 @@ from neo4j import Driver, GraphDatabase
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.baseline import run_baseline
 from commerce.read.projections import PROJECTIONS
 from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints import bootstrap
@@ -425,6 +426,7 @@ class Loaded:
     publish_s: float
     events: int
     published_offsets: int = 0  # end offsets of the event topics once the preload is published
+    reference_s: float = 0.0  # the in-process reference projector over the whole preload
 
 
 class TrackingProjector(ReferenceProjector):
@@ -453,10 +455,14 @@ def preload(s: Settings, events: int) -> Loaded:
     relay.run(until_caught_up=True)
     publish_s = time.perf_counter() - t
     projector = TrackingProjector()
+    history: list[Any] = []
     position = 0
     while batch := handler.store.read_all(position, 5000):
-        projector.feed(e.to_dict() for e in batch)
+        history += (e.to_dict() for e in batch)
         position = batch[-1].position + 1
+    t = time.perf_counter()  # the reference projector alone: pure Python, no I/O, one core
+    projector.feed(history)
+    reference_s = time.perf_counter() - t
     projector.changed.clear()
     return Loaded(
         s,
@@ -468,6 +474,7 @@ def preload(s: Settings, events: int) -> Loaded:
         write_s,
         publish_s,
         stats.events,
+        reference_s=reference_s,
     )
 
 
@@ -863,6 +870,7 @@ def run_once(
             "events": loaded.events,
             "write_events_per_s": round(loaded.events / loaded.write_s, 1),
             "publish_events_per_s": round(loaded.events / loaded.publish_s, 1),
+            "reference_events_per_s": round(loaded.events / loaded.reference_s, 1),
         }
         console.print(f"  preloaded {loaded.events} events: {result['preload']}")
         probe = KafkaProbe(s)
@@ -916,6 +924,36 @@ def run_once(
         finally:
             sampler.stop()
             probe.close()
+        ok = True
+    except Exception as err:  # noqa: BLE001 - report the failed run, keep the others
+        result["error"] = f"{type(err).__name__}: {err}"
+        console.print(f"  [red]failed:[/] {result['error']} (logs kept in {s.home})")
+    finally:
+        cleanup(s)
+        if ok:
+            shutil.rmtree(s.home, ignore_errors=True)
+    return result
+
+
+def baseline_once(args: argparse.Namespace, base: Settings, work: Path) -> dict[str, Any]:
+    """A fresh namespace, the same preload, then the hand-written baseline projector (no
+    Flink, no sink workers: benchmarks/baseline.py) until both stores hold the reference."""
+    s = namespace(base, work)
+    result: dict[str, Any] = {"exec_mode": "baseline", "namespace": s.kafka_topic_prefix}
+    console.print(f"[bold]baseline (one Python process, no Flink)[/] in {s.kafka_topic_prefix}")
+    ok = False
+    try:
+        loaded = preload(s, args.events)
+        result["preload"] = {
+            "events": loaded.events,
+            "reference_events_per_s": round(loaded.events / loaded.reference_s, 1),
+        }
+        t0 = time.monotonic()
+        run = run_baseline(s, loaded.events)
+        done = wait_complete(loaded, t0, lambda: None, args.timeout_s, lambda: True, 1e9)
+        result["baseline"] = {**run.figures(), "complete_s": round(max(done.values()), 2)}
+        result["baseline"]["e2e_events_per_s"] = round(loaded.events / max(done.values()), 1)
+        console.print(f"  baseline: {result['baseline']}")
         ok = True
     except Exception as err:  # noqa: BLE001 - report the failed run, keep the others
         result["error"] = f"{type(err).__name__}: {err}"
@@ -1026,6 +1064,9 @@ def main() -> None:
         "--job-only", action="store_true", help="only the job alone: no sink workers, no latency"
     )
     parser.add_argument("--no-job-alone", action="store_true", help="skip the run of the job alone")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the hand-written baseline projector"
+    )
     args = parser.parse_args()
 
     # a label is absent until its first write: the completeness poll's warnings are noise
@@ -1065,6 +1106,8 @@ def main() -> None:
         )
         for m in modes
     ]
+    if not (args.job_only or args.no_baseline):
+        results.append(baseline_once(args, base, work))
     for ms in (int(x) for x in args.checkpoint_sweep.split(",") if x):
         results.append(
             run_once(
@@ -1079,8 +1122,41 @@ def main() -> None:
             )
         )
     report(results)
+    summary = ratios(results)
+    console.print(f"ratios: {summary}")
     n = {"events": args.events, "sweep_events": args.sweep_events, "modes": modes}
-    write(base.home, "pipeline", n, {"runs": results})
+    write(base.home, "pipeline", n, {"runs": results, **summary})
+
+
+def ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The issue's figures from the runs of one invocation (ratios of the same run only)."""
+
+    def first(pick: Callable[[dict[str, Any]], Any]) -> Any:
+        return next((v for r in results if (v := pick(r)) is not None), None)
+
+    def e2e_of(r: dict[str, Any]) -> Any:
+        return (
+            (r.get("throughput") or {}).get("e2e_events_per_s")
+            if r.get("exec_mode") == "thread"
+            else None
+        )
+
+    job = first(lambda r: (r.get("job_alone") or {}).get("job_events_per_s"))
+    e2e = first(e2e_of)
+    baseline = first(lambda r: (r.get("baseline") or {}).get("e2e_events_per_s"))
+    reference = first(lambda r: (r.get("preload") or {}).get("reference_events_per_s"))
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a and b else None
+
+    return {
+        "job_eps": job,
+        "e2e_eps": e2e,
+        "baseline_eps": baseline,
+        "reference_eps": reference,
+        "ratio_job_vs_reference": ratio(job, reference),
+        "ratio_e2e_vs_baseline": ratio(e2e, baseline),
+    }
 
 
 if __name__ == "__main__":

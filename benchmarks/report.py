@@ -78,8 +78,21 @@ def store_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
 
 
 def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    if r.get("ratio_job_vs_reference") or r.get("ratio_e2e_vs_baseline"):
+        yield ("projection: job alone / in-process reference projector; end to end / "
+               "hand-written baseline",
+               f"{r.get('ratio_job_vs_reference')}x ({r.get('job_eps')} / "
+               f"{r.get('reference_eps')}); {r.get('ratio_e2e_vs_baseline')}x "
+               f"({r.get('e2e_eps')} / {r.get('baseline_eps')})",
+               f"{n['events']:,} events")  # fmt: skip
     for run in r["runs"]:
         tp, mode = run.get("throughput"), run["exec_mode"]
+        base = run.get("baseline")
+        if base:
+            yield ("hand-written baseline (one Python process, the same folds and sinks, "
+                   "no Flink): end to end into both stores",
+                   f"{base['e2e_events_per_s']:,} events/s",
+                   f"{base['events']:,} events")  # fmt: skip
         alone = run.get("job_alone")
         if alone and "error" not in alone:
             tms, slots = run.get("taskmanagers", 1), run.get("slots_per_taskmanager", 2)
