@@ -143,7 +143,7 @@ class ValidateAndRoute(ProcessFunction):
         self.dead_letter = dead_letter
         self.route_all = route_all
         self.stages = _load(self.stages_spec)
-        self.empty = ((),) * (2 * len(self.stages))  # arrays may be empty, never None
+        self.arrays = 2 * len(self.stages)  # a bundle's arrays may be empty, never None
         self.dead = runtime_context.get_metrics_group().counter("dead_letters")
 
     def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Iterable[Any]:
@@ -160,9 +160,10 @@ class ValidateAndRoute(ProcessFunction):
                 offset=offset,
                 job=self.job_name,
             )
-            yield ([record.decode()], *self.empty)
+            # lists, not tuples: process mode's array coders take lists only
+            yield ([record.decode()], *([] for _ in range(self.arrays)))
             return
-        bundle: list[Any] = [()]
+        bundle: list[Any] = [[]]
         routed_any = False
         for projections in self.stages:
             keys, payloads = [], []

@@ -151,13 +151,14 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
     Yields a check that raises if the job has died (so a broken job fails fast)."""
     env = ns.env_of(s)
     job = REPO / "jobs" / "projections.py"
-    if mode == "minicluster":
+    if mode.startswith("minicluster"):  # "minicluster-process": Python in Beam workers
+        exec_mode = ["--exec-mode", "process"] if mode.endswith("-process") else []
         log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
         # the mini-cluster's own Flink log stays with the test (kept by pytest for post-mortems)
         (s.home / "flink-log").mkdir(exist_ok=True)
         decoys = decoy_path(s.home / "decoy-jdk" / "bin")
         proc = subprocess.Popen(
-            [sys.executable, str(job), "--local"],
+            [sys.executable, str(job), "--local", *exec_mode],
             env={
                 **env,
                 "FLINK_LOG_DIR": str(s.home / "flink-log"),

@@ -1,7 +1,8 @@
 """End to end on the real servers: a hostile event log through Kafka -> Flink -> sink workers
 -> Elasticsearch and Neo4j must leave read models exactly equal to the reference projection,
-and every malformed record in the dead-letter topic. Run in both execution modes: a local
-mini-cluster and the standalone cluster started by `make up`."""
+and every malformed record in the dead-letter topic. Run in thread mode on a local
+mini-cluster and on the standalone cluster started by `make up`, and in process mode on a
+mini-cluster."""
 
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ def dead_letters(s: Settings, expected: int) -> list[dict[str, object]]:
     return out
 
 
-@pytest.mark.parametrize("mode", ["minicluster", "standalone"])
+# thread mode on a mini-cluster and on the standalone cluster, process mode (Beam's coders,
+# stricter about types: a tuple where an array is declared fails there only) on a mini-cluster
+@pytest.mark.parametrize("mode", ["minicluster", "standalone", "minicluster-process"])
 def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: str) -> None:
     s = space
     handler = bootstrap.command_handler(s)
