@@ -541,8 +541,10 @@ def job_alone(
     samples = sampler.samples
     first_out = _first(samples, lambda x: sum(x.sink_hwm.values()) > 0)
     last_out = _last_change(samples, lambda x: sum(x.sink_hwm.values()))
-    if first_out is None or last_out is None or last_out <= first_out:
+    if first_out is None or last_out is None:
         return {"error": "no Output reached the sink topics"}
+    if last_out <= first_out:
+        return {"error": "the sink topics filled within one sample: too few events to time"}
     return {
         "events": loaded.events,
         "first_output_s": round(first_out, 2),
@@ -852,7 +854,6 @@ def run_once(
     measure_latency: bool,
 ) -> dict[str, Any]:
     """A fresh namespace: preload, job + sinks, throughput, then (caught up) latency."""
-    s = namespace(base, work)
     cluster = stack_settings(base)
     result: dict[str, Any] = {
         "mode": args.mode,
@@ -860,11 +861,11 @@ def run_once(
         "slots_per_taskmanager": cluster.flink_taskmanager_slots,
         "exec_mode": exec_mode,
         "checkpoint_interval_ms": checkpoint_ms,
-        "namespace": s.kafka_topic_prefix,
     }
-    console.print(f"[bold]{exec_mode} / checkpoint {checkpoint_ms} ms[/] in {s.kafka_topic_prefix}")
-    ok = False
-    try:
+    with private_run(base, work, result) as s:
+        console.print(
+            f"[bold]{exec_mode} / checkpoint {checkpoint_ms} ms[/] in {s.kafka_topic_prefix}"
+        )
         loaded = preload(s, events)
         result["preload"] = {
             "events": loaded.events,
@@ -885,7 +886,6 @@ def run_once(
                 if args.job_only:
                     result["job_alone"] = job_alone(loaded, sampler, t0, alive, args.timeout_s)
                     console.print(f"  job alone: {result['job_alone']}")
-                    ok = True
                     return result
                 with ns.running_sinks(s):
                     done = wait_complete(
@@ -924,25 +924,15 @@ def run_once(
         finally:
             sampler.stop()
             probe.close()
-        ok = True
-    except Exception as err:  # noqa: BLE001 - report the failed run, keep the others
-        result["error"] = f"{type(err).__name__}: {err}"
-        console.print(f"  [red]failed:[/] {result['error']} (logs kept in {s.home})")
-    finally:
-        cleanup(s)
-        if ok:
-            shutil.rmtree(s.home, ignore_errors=True)
     return result
 
 
 def baseline_once(args: argparse.Namespace, base: Settings, work: Path) -> dict[str, Any]:
     """A fresh namespace, the same preload, then the hand-written baseline projector (no
     Flink, no sink workers: benchmarks/baseline.py) until both stores hold the reference."""
-    s = namespace(base, work)
-    result: dict[str, Any] = {"exec_mode": "baseline", "namespace": s.kafka_topic_prefix}
-    console.print(f"[bold]baseline (one Python process, no Flink)[/] in {s.kafka_topic_prefix}")
-    ok = False
-    try:
+    result: dict[str, Any] = {"exec_mode": "baseline"}
+    with private_run(base, work, result) as s:
+        console.print(f"[bold]baseline (one Python process, no Flink)[/] in {s.kafka_topic_prefix}")
         loaded = preload(s, args.events)
         result["preload"] = {
             "events": loaded.events,
@@ -954,6 +944,18 @@ def baseline_once(args: argparse.Namespace, base: Settings, work: Path) -> dict[
         result["baseline"] = {**run.figures(), "complete_s": round(max(done.values()), 2)}
         result["baseline"]["e2e_events_per_s"] = round(loaded.events / max(done.values()), 1)
         console.print(f"  baseline: {result['baseline']}")
+    return result
+
+
+@contextmanager
+def private_run(base: Settings, work: Path, result: dict[str, Any]) -> Iterator[Settings]:
+    """A private namespace for one run. A failure is written into `result` and the run's logs
+    are kept (the other runs go on); a run that ended well leaves no file behind."""
+    s = namespace(base, work)
+    result["namespace"] = s.kafka_topic_prefix
+    ok = False
+    try:
+        yield s
         ok = True
     except Exception as err:  # noqa: BLE001 - report the failed run, keep the others
         result["error"] = f"{type(err).__name__}: {err}"
@@ -962,7 +964,6 @@ def baseline_once(args: argparse.Namespace, base: Settings, work: Path) -> dict[
         cleanup(s)
         if ok:
             shutil.rmtree(s.home, ignore_errors=True)
-    return result
 
 
 # ------------------------------------------------------------------------------ report
