@@ -77,6 +77,11 @@ def store_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
                f"median of {n['load_repeat']}")  # fmt: skip
 
 
+def _n(value: float | None) -> str:
+    """A figure, or "not timed" where the run could not time it (too few events)."""
+    return "not timed" if value is None else f"{value:,}"
+
+
 def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
     if r.get("ratio_job_vs_reference") or r.get("ratio_e2e_vs_baseline"):
         yield ("projection: job alone / in-process reference projector; end to end / "
@@ -102,7 +107,7 @@ def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
                    f"{alone['events']:,} events")  # fmt: skip
         if tp and "error" not in tp:
             yield (f"projection job, {mode} mode: job / end to end into both stores",
-                   f"{tp['job_events_per_s']:,} / {tp['e2e_events_per_s']:,} events/s",
+                   f"{_n(tp['job_events_per_s'])} / {_n(tp['e2e_events_per_s'])} events/s",
                    f"{tp['events']:,} events")  # fmt: skip
         lat = run.get("latency")
         if lat:

@@ -41,3 +41,11 @@ def test_the_job_alone_is_a_row_of_its_own_naming_the_cluster_shape() -> None:
     lines = report.table({"pipeline": doc({"runs": [alone]}, {"events": 50000})})
     row = next(line for line in lines if line.startswith("| projection job alone"))
     assert "thread mode, 2 TaskManager(s) x 1 slot(s) | 3,675.3 events/s | 50,000 events |" in row
+
+
+def test_a_rate_a_short_run_could_not_time_says_so() -> None:
+    run = {"exec_mode": "thread", "throughput": {"events": 3000, "job_events_per_s": None,
+                                                 "e2e_events_per_s": 448.4}}  # fmt: skip
+    lines = report.table({"pipeline": doc({"runs": [run]}, {"events": 3000})})
+    row = next(line for line in lines if line.startswith("| projection job, thread"))
+    assert "| not timed / 448.4 events/s |" in row
