@@ -144,17 +144,24 @@ MERGE (c:Customer {id: row.id})
 WITH c, row WHERE c.version IS NULL OR c.version < row.version
 SET c = row.props
 WITH c, row
+// relinked only when the city differs from the one held: most versions of a customer (every
+// order counted, every payment) leave it where it lives, and MERGE on a dense City is not free
 CALL (c, row) {
-  MATCH (c)-[old:LIVES_IN]->(city:City)
-  WHERE row.city IS NULL OR city.name <> row.city
-  DELETE old
-  WITH city WHERE NOT (city)--()
-  DELETE city
-}
-CALL (c, row) {
-  WITH c, row WHERE row.city IS NOT NULL
-  MERGE (city:City {name: row.city})
-  MERGE (c)-[:LIVES_IN]->(city)
+  OPTIONAL MATCH (c)-[:LIVES_IN]->(held:City)
+  WITH c, row, collect(held.name) AS have
+  WITH c, row WHERE have <> CASE WHEN row.city IS NULL THEN [] ELSE [row.city] END
+  CALL (c, row) {
+    MATCH (c)-[old:LIVES_IN]->(city:City)
+    WHERE row.city IS NULL OR city.name <> row.city
+    DELETE old
+    WITH city WHERE NOT (city)--()
+    DELETE city
+  }
+  CALL (c, row) {
+    WITH c, row WHERE row.city IS NOT NULL
+    MERGE (city:City {name: row.city})
+    MERGE (c)-[:LIVES_IN]->(city)
+  }
 }
 RETURN count(*) AS applied
 """,
@@ -216,17 +223,24 @@ MERGE (p:Product {id: row.id})
 WITH p, row WHERE p.version IS NULL OR p.version < row.version
 SET p = {id: row.id, name: row.name, version: row.version}
 WITH p, row
+// relinked only when the category differs from the one held: a product's stock moves make
+// most of its versions, and none of them moves it to another category
 CALL (p, row) {
-  MATCH (p)-[old:IN_CATEGORY]->(cat:Category)
-  WHERE row.category IS NULL OR cat.name <> row.category
-  DELETE old
-  WITH cat WHERE NOT (cat)--()
-  DELETE cat
-}
-CALL (p, row) {
-  WITH p, row WHERE row.category IS NOT NULL
-  MERGE (cat:Category {name: row.category})
-  MERGE (p)-[:IN_CATEGORY]->(cat)
+  OPTIONAL MATCH (p)-[:IN_CATEGORY]->(held:Category)
+  WITH p, row, collect(held.name) AS have
+  WITH p, row WHERE have <> CASE WHEN row.category IS NULL THEN [] ELSE [row.category] END
+  CALL (p, row) {
+    MATCH (p)-[old:IN_CATEGORY]->(cat:Category)
+    WHERE row.category IS NULL OR cat.name <> row.category
+    DELETE old
+    WITH cat WHERE NOT (cat)--()
+    DELETE cat
+  }
+  CALL (p, row) {
+    WITH p, row WHERE row.category IS NOT NULL
+    MERGE (cat:Category {name: row.category})
+    MERGE (p)-[:IN_CATEGORY]->(cat)
+  }
 }
 RETURN count(*) AS applied
 """,

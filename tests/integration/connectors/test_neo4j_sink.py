@@ -162,3 +162,21 @@ def test_a_batch_keeps_only_the_newest_version_per_id(sink: Neo4jSink) -> None:
     result = sink.write([customer("c1", 3, city="Rome"), customer("c1", 1, city="Oslo")])
     assert (result.written, result.skipped_stale) == (1, 0)
     assert node(sink, "Customer", "id", "c1")["city"] == "Rome"  # type: ignore[index]
+
+
+def test_an_unchanged_city_or_category_is_not_relinked_and_a_change_still_moves_it(
+    sink: Neo4jSink,
+) -> None:
+    def link(pattern: str) -> list[dict[str, Any]]:
+        return query(sink, f"MATCH {pattern} RETURN elementId(r) AS r, b.name AS to")
+
+    lives_in, in_category = "(:Customer)-[r:LIVES_IN]->(b:City)", "(:Product)-[r:IN_CATEGORY]->(b)"
+    sink.write([customer("c1", 1, city="Oslo"), product("p1", 1, category="mugs")])
+    lives, kind = link(lives_in), link(in_category)
+    assert len(lives) == len(kind) == 1
+    sink.write([customer("c1", 2, city="Oslo", order_count=1), product("p1", 2, category="mugs")])
+    assert link(lives_in) == lives and link(in_category) == kind  # the same relationships
+    sink.write([customer("c1", 3, city=None), product("p1", 3, category="bowls")])
+    assert link(lives_in) == [] and [k["to"] for k in link(in_category)] == ["bowls"]
+    assert query(sink, "MATCH (n:City) RETURN n") == []
+    assert query(sink, "MATCH (n:Category) RETURN n.name AS n") == [{"n": "bowls"}]
