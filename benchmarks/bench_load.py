@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks import fresh
 from entrypoints import background, bootstrap, workload
 from entrypoints.figures import write
 from hindsight.settings import Settings, get_settings
@@ -31,9 +31,7 @@ def _free_port(host: str) -> int:
 
 
 def _fresh(base: Settings, name: str, **changes: object) -> Settings:
-    home = base.home / "bench" / "load-work" / name
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
+    home = fresh.empty_home(base, "load-work", name)
     return base.model_copy(update={"home": home, "eventstore_backend": "sqlite", **changes})
 
 
@@ -57,14 +55,7 @@ def via_http(base: Settings, events: int, seed: int) -> workload.WorkloadStats:
 
 
 def via_store(base: Settings, events: int, seed: int, batch: int) -> workload.WorkloadStats:
-    s = _fresh(base, "store")
-    handler = bootstrap.command_handler(s)
-    domain = bootstrap.load_domain(s.domain)
-    assert domain.workload is not None, f"domain {domain.name} has no workload generator"
-    try:
-        return workload.run_direct(handler, domain.workload(seed, events), events, batch_size=batch)
-    finally:
-        handler.store.close()
+    return fresh.generated(_fresh(base, "store"), events, seed, batch)
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import random
-import shutil
 import statistics
 import time
 from collections.abc import Sequence
@@ -29,10 +28,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks import fresh
 from connectors import clients
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.neo4j_sink import Neo4jSink
-from entrypoints import bootstrap, catchup, namespace, workload
+from entrypoints import catchup, namespace
 from entrypoints.figures import write
 from hindsight.settings import Settings, get_settings
 from pipelines.model import Output
@@ -43,15 +43,9 @@ SLOW_OPERATORS = ("NodeByLabelScan", "AllNodesScan", "Eager", "CartesianProduct"
 
 def outputs_of(base: Settings, events: int) -> tuple[Settings, list[Output]]:
     """A private namespace, and the final outputs of `events` generated events."""
-    home = base.home / "bench" / "sinks-work"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
+    home = fresh.empty_home(base, "sinks-work")
     s = namespace.private(base, home, "sinks").model_copy(update={"eventstore_backend": "sqlite"})
-    handler = bootstrap.command_handler(s)
-    domain = bootstrap.load_domain(s.domain)
-    assert domain.workload is not None, f"domain {domain.name} has no workload generator"
-    workload.run_direct(handler, domain.workload(42, events), events, batch_size=500)
-    handler.store.close()
+    fresh.generated(s, events, seed=42)
     return s, list(catchup.expected_outputs(s).values())
 
 
