@@ -132,37 +132,43 @@ def _product_row(o: Output) -> dict[str, Any]:
     }
 
 
-# A moved customer or product leaves its old City/Category behind; it is deleted once nothing
-# points at it, so the graph is a function of the current outputs, not of their history.
+def _link_to_one(node: str, rel: str, label: str, field: str) -> str:
+    """Cypher keeping `node` linked by `rel` to exactly the `label` named `row.<field>` (none
+    when it is null). Relinked only when it differs from the one held: most versions of a
+    customer or product (every order counted, every stock move) leave it where it is, and
+    MERGE on a dense City or Category is not free. A node moved away from leaves its old
+    City/Category behind; that one is deleted once nothing points at it, so the graph is a
+    function of the current outputs, not of their history."""
+    return f"""
+CALL ({node}, row) {{
+  OPTIONAL MATCH ({node})-[:{rel}]->(held:{label})
+  WITH {node}, row, collect(held.name) AS have
+  WITH {node}, row WHERE have <> CASE WHEN row.{field} IS NULL THEN [] ELSE [row.{field}] END
+  CALL ({node}, row) {{
+    MATCH ({node})-[old:{rel}]->(other:{label})
+    WHERE row.{field} IS NULL OR other.name <> row.{field}
+    DELETE old
+    WITH other WHERE NOT (other)--()
+    DELETE other
+  }}
+  CALL ({node}, row) {{
+    WITH {node}, row WHERE row.{field} IS NOT NULL
+    MERGE (target:{label} {{name: row.{field}}})
+    MERGE ({node})-[:{rel}]->(target)
+  }}
+}}"""
+
+
 CUSTOMER = GraphPattern(
     target="customer",
     unique=(("Customer", "id"), ("City", "name")),
     to_row=_customer_row,
-    cypher="""
+    cypher=f"""
 UNWIND $rows AS row
-MERGE (c:Customer {id: row.id})
+MERGE (c:Customer {{id: row.id}})
 WITH c, row WHERE c.version IS NULL OR c.version < row.version
 SET c = row.props
-WITH c, row
-// relinked only when the city differs from the one held: most versions of a customer (every
-// order counted, every payment) leave it where it lives, and MERGE on a dense City is not free
-CALL (c, row) {
-  OPTIONAL MATCH (c)-[:LIVES_IN]->(held:City)
-  WITH c, row, collect(held.name) AS have
-  WITH c, row WHERE have <> CASE WHEN row.city IS NULL THEN [] ELSE [row.city] END
-  CALL (c, row) {
-    MATCH (c)-[old:LIVES_IN]->(city:City)
-    WHERE row.city IS NULL OR city.name <> row.city
-    DELETE old
-    WITH city WHERE NOT (city)--()
-    DELETE city
-  }
-  CALL (c, row) {
-    WITH c, row WHERE row.city IS NOT NULL
-    MERGE (city:City {name: row.city})
-    MERGE (c)-[:LIVES_IN]->(city)
-  }
-}
+WITH c, row{_link_to_one("c", "LIVES_IN", "City", "city")}
 RETURN count(*) AS applied
 """,
 )
@@ -217,31 +223,12 @@ PRODUCT = GraphPattern(
     target="product",
     unique=(("Product", "id"), ("Category", "name")),
     to_row=_product_row,
-    cypher="""
+    cypher=f"""
 UNWIND $rows AS row
-MERGE (p:Product {id: row.id})
+MERGE (p:Product {{id: row.id}})
 WITH p, row WHERE p.version IS NULL OR p.version < row.version
-SET p = {id: row.id, name: row.name, version: row.version}
-WITH p, row
-// relinked only when the category differs from the one held: a product's stock moves make
-// most of its versions, and none of them moves it to another category
-CALL (p, row) {
-  OPTIONAL MATCH (p)-[:IN_CATEGORY]->(held:Category)
-  WITH p, row, collect(held.name) AS have
-  WITH p, row WHERE have <> CASE WHEN row.category IS NULL THEN [] ELSE [row.category] END
-  CALL (p, row) {
-    MATCH (p)-[old:IN_CATEGORY]->(cat:Category)
-    WHERE row.category IS NULL OR cat.name <> row.category
-    DELETE old
-    WITH cat WHERE NOT (cat)--()
-    DELETE cat
-  }
-  CALL (p, row) {
-    WITH p, row WHERE row.category IS NOT NULL
-    MERGE (cat:Category {name: row.category})
-    MERGE (p)-[:IN_CATEGORY]->(cat)
-  }
-}
+SET p = {{id: row.id, name: row.name, version: row.version}}
+WITH p, row{_link_to_one("p", "IN_CATEGORY", "Category", "category")}
 RETURN count(*) AS applied
 """,
 )
