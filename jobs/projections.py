@@ -29,7 +29,8 @@ from connectors.kafka_topics import (
 from hindsight.settings import Settings, get_settings
 from hindsight.topics import dlq_topic, events_pattern, projection_job_name, sink_topic
 from jobs.dataflow import JobConfig, build
-from localstack import jars, job_operators
+from localstack import jars
+from localstack.servers.flink import operators_jar
 from localstack.settings import stack_settings
 
 
@@ -51,7 +52,7 @@ def local_configuration(s: Settings) -> Configuration:
     os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     connector = next(jars.lib_dir(s.home, "flink-connectors").glob("*.jar"))
     conf = Configuration()
-    operators = job_operators.ensure(s.home, stack_settings(s).java17_home)
+    operators = operators_jar(stack_settings(s))
     conf.set_string("pipeline.jars", ";".join(j.as_uri() for j in (connector, operators)))
     conf.set_string("python.executable", sys.executable)
     conf.set_string("python.client.executable", sys.executable)

@@ -9,7 +9,6 @@ source change, and joins the cluster's lib dir and the mini-cluster's `pipeline.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,15 +19,9 @@ SOURCES = REPO_ROOT / "jobs" / "java"
 JAR = "hindsight-job-operators.jar"
 
 
-def _flink_lib() -> Path:
-    spec = importlib.util.find_spec("pyflink")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("apache-flink is not installed in this environment (run `make install`)")
-    return Path(next(iter(spec.submodule_search_locations))) / "lib"
-
-
-def ensure(home: Path, java17_home: Path) -> Path:
-    """The operators' jar under `home`, (re)built with that JDK when a source changed."""
+def ensure(home: Path, java17_home: Path, flink_lib: Path) -> Path:
+    """The operators' jar under `home`, (re)built with that JDK against the jars in
+    `flink_lib` when a source changed."""
     sources = sorted(SOURCES.rglob("*.java"))
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
     target = home / "lib" / "job-operators"
@@ -40,7 +33,7 @@ def ensure(home: Path, java17_home: Path) -> Path:
     classes = target / "classes"
     classes.mkdir(parents=True)
     compiled = subprocess.run(
-        [str(jdk / "javac"), "-nowarn", "--release", "17", "-cp", f"{_flink_lib()}/*",
+        [str(jdk / "javac"), "-nowarn", "--release", "17", "-cp", f"{flink_lib}/*",
          "-d", str(classes), *map(str, sources)],
         capture_output=True,
         text=True,

@@ -30,7 +30,7 @@ def servers(settings: Settings) -> list[Server]:
 
 
 def taskmanagers(settings: Settings) -> list[FlinkTaskManager]:
-    return [FlinkTaskManager(settings, n) for n in range(1, len(taskmanager_names(settings)) + 1)]
+    return [FlinkTaskManager(settings, name) for name in taskmanager_names(settings)]
 
 
 def select(settings: Settings, names: list[str] | None) -> list[Server]:

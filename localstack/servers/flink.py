@@ -20,7 +20,7 @@ from hindsight.settings import Settings
 from localstack import jars, job_operators
 from localstack.python_code import TASKMANAGER, mark_clean
 from localstack.server import Server
-from localstack.settings import stack_settings
+from localstack.settings import StackSettings, stack_settings
 
 
 def flink_home() -> Path:
@@ -28,6 +28,11 @@ def flink_home() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("apache-flink is not installed in this environment (run `make install`)")
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+def operators_jar(s: StackSettings) -> Path:
+    """The job's own Java operators (jobs/java) built against this Flink, with the JDK 17."""
+    return job_operators.ensure(s.home, s.java17_home, flink_home() / "lib")
 
 
 class FlinkLayout:
@@ -71,7 +76,7 @@ class FlinkLayout:
         # it per job fails on the second Python job a TaskManager runs
         python_jar = sorted((home / "opt").glob("flink-python-*.jar"))
         # the projection job's own Java operators (jobs/java) join it too, like the connector
-        operators = job_operators.ensure(self.s.home, self.s.java17_home)
+        operators = operators_jar(self.s)
         for jar in [
             *(home / "lib").glob("*.jar"),
             *python_jar,
@@ -153,7 +158,7 @@ class FlinkJobManager(Server):
     def install(self) -> None:
         flink_home()
         jars.ensure(self.s.home, "flink-connectors")
-        job_operators.ensure(self.s.home, self.s.java17_home)
+        operators_jar(self.s)
 
     def prepare(self) -> None:
         FlinkLayout(self.s).write()
@@ -174,9 +179,9 @@ class FlinkTaskManager(Server):
     """TaskManager `number` of `flink_taskmanagers`: the first is `flink-taskmanager`, the
     next `flink-taskmanager-2`, ...; each registers under its name as resource id."""
 
-    def __init__(self, settings: Settings, number: int = 1) -> None:
+    def __init__(self, settings: Settings, name: str = TASKMANAGER) -> None:
         super().__init__(settings)
-        self.name = TASKMANAGER if number == 1 else f"{TASKMANAGER}-{number}"
+        self.name = name  # one of python_code.taskmanager_names
 
     @property
     def ports(self) -> list[int]:
@@ -191,8 +196,7 @@ class FlinkTaskManager(Server):
         return self.s.home / "flink"
 
     def install(self) -> None:
-        flink_home()
-        job_operators.ensure(self.s.home, self.s.java17_home)
+        operators_jar(self.s)
 
     def prepare(self) -> None:
         if not (FlinkLayout(self.s).conf / "config.yaml").exists():

@@ -94,8 +94,8 @@ def test_the_fingerprint_follows_every_python_file_and_contract(tmp_path: Path) 
 def test_every_taskmanager_is_guarded_when_there_are_several(tmp_path: Path) -> None:
     s = StackSettings(home=tmp_path, flink_taskmanagers=2)
     assert taskmanager_names(s) == ["flink-taskmanager", "flink-taskmanager-2"]
-    for number in (1, 2):
-        tm = FlinkTaskManager(s, number)
+    for name in taskmanager_names(s):
+        tm = FlinkTaskManager(s, name)
         process.write_pid(tm.pid_file, os.getpid())
     mark_clean(s, "flink-taskmanager")  # the second one's history is unknown
     cluster = Cluster()
