@@ -64,6 +64,9 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.baseline import run_baseline
+from benchmarks.ceilings import load_ceilings
+from benchmarks.pipeline_chart import draw
+from benchmarks.taskmanager_memory import TaskManagerMemory
 from commerce.read.projections import PROJECTIONS
 from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints import bootstrap
@@ -129,11 +132,14 @@ def cleanup(s: Settings) -> None:
 
 @contextmanager
 def running_job(
-    s: Settings, mode: str, exec_mode: str, checkpoint_ms: int
+    s: Settings, mode: str, exec_mode: str, checkpoint_ms: int, parallelism: int | None = None
 ) -> Iterator[Callable[[], None]]:
-    """The projection job with our execution mode and checkpoint interval; the harness's
-    `running_job` takes no job arguments, hence this variant. Yields a liveness check."""
+    """The projection job with our execution mode, checkpoint interval and (None: the
+    cluster's default) parallelism; the harness's `running_job` takes no job arguments, hence
+    this variant. Yields a liveness check."""
     job_args = ["--exec-mode", exec_mode, "--checkpoint-interval-ms", str(checkpoint_ms)]
+    if parallelism and mode == "minicluster":
+        job_args += ["--parallelism", str(parallelism)]
     env = ns.env_of(s)
     if mode == "minicluster":
         log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
@@ -172,7 +178,7 @@ def running_job(
     try:
         _wait_free_slots(s)
         hindsight_env = {k: v for k, v in env.items() if k.startswith("HINDSIGHT_")}
-        job_id = submit(s, extra=job_args, env=hindsight_env)
+        job_id = submit(s, extra=job_args, env=hindsight_env, parallelism=parallelism)
         wait_running(s, job_id)
         yield running
     finally:
@@ -598,9 +604,12 @@ def throughput_figures(
     }
 
 
-def replay_sinks(s: Settings, probe: KafkaProbe, timeout_s: float = 600) -> dict[str, Any]:
+def replay_sinks(
+    s: Settings, probe: KafkaProbe, events: int, timeout_s: float = 600
+) -> dict[str, Any]:
     """Each sink alone, fed its whole topic (already complete) into fresh indices / labels
-    under a fresh group: the sink's own rate, not bounded by the job's."""
+    under a fresh group: the sink's own rate, not bounded by the job's; and that rate early
+    and late (`growth`), as the read models it writes grow from empty to `events` of history."""
     rs = s.model_copy(
         update={
             "es_alias_prefix": f"{s.es_alias_prefix}r-",
@@ -623,6 +632,7 @@ def replay_sinks(s: Settings, probe: KafkaProbe, timeout_s: float = 600) -> dict
         thread.start()
         first: tuple[float, int] | None = None
         last: tuple[float, int] = (time.monotonic(), 0)
+        progress: list[tuple[float, int]] = []  # (when, consumed) at each change
         deadline = time.monotonic() + timeout_s
         while thread.is_alive():
             if worker.stats.consumed >= want or time.monotonic() > deadline:
@@ -633,6 +643,7 @@ def replay_sinks(s: Settings, probe: KafkaProbe, timeout_s: float = 600) -> dict
                 first = (now, consumed)  # after the first flush: group join and start-up done
             if consumed != last[1]:
                 last = (now, consumed)
+                progress.append(last)
             time.sleep(0.05)
         thread.join()
         stats = worker.stats
@@ -645,8 +656,38 @@ def replay_sinks(s: Settings, probe: KafkaProbe, timeout_s: float = 600) -> dict
             "written": stats.written,
             "flushes": stats.flushes,
             "outputs_per_s": rate,
+            "growth": growth_of(progress, want, events),
         }
     return out
+
+
+GROWTH_AT_EVENTS = 20_000  # the small read model the issue compares the grown one with
+
+
+def growth_of(progress: list[tuple[float, int]], records: int, events: int) -> dict[str, Any]:
+    """A sink's rate while its read models hold the first 20k events of history and while they
+    grow to all `events`: the topic's records come in the log's order, so the first
+    20k/events of them are "at 20k" and as many of the last are "at N" (windows of at least two
+    flushes; the first flush, which includes the group join, is left out)."""
+    if len(progress) < 3 or events <= GROWTH_AT_EVENTS:
+        return {"note": f"needs more than {GROWTH_AT_EVENTS:,} events and three flushes"}
+    width = max(records * GROWTH_AT_EVENTS // events, progress[0][1] * 2)
+
+    def rate(lo: int, hi: int) -> float | None:
+        a = next((p for p in progress if p[1] >= lo), None)
+        b = next((p for p in progress if p[1] >= hi), progress[-1])
+        if a is None or b[0] <= a[0]:
+            return None
+        return round((b[1] - a[1]) / (b[0] - a[0]), 1)
+
+    early = rate(progress[0][1], progress[0][1] + width)
+    late = rate(records - width, records)
+    return {
+        "window_records": width,
+        "at_20k_outputs_per_s": early,
+        "at_n_outputs_per_s": late,
+        "ratio_n_vs_20k": round(late / early, 3) if early and late else None,
+    }
 
 
 # ------------------------------------------------------------------------------ 2. latency
@@ -715,6 +756,8 @@ class VisibilityPoller:
         sink = "neo4j" if store == "neo4j" else "elasticsearch"
         needed: dict[tuple[str, str], int] = {}
         for p in todo:
+            if not p.want[sink]:  # nothing of this command in that store: not counted there
+                p.seen[store] = p.appended
             for key, version in p.want[sink].items():
                 needed[key] = max(needed.get(key, 0), version)
         if not needed:
@@ -760,8 +803,9 @@ class VisibilityPoller:
 
 
 def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dict[str, Any]:
-    """Commands one at a time at `rate`/s for `duration_s`, the relay in a thread; per store
-    the append->visible percentiles over the commands that changed something there."""
+    """Commands one at a time, paced at `rate` events/s, for `duration_s`, the relay in a
+    thread; per store the append->visible percentiles over the commands that changed
+    something there, and "visible": when a command is seen in search and in the graph."""
     stop = threading.Event()
     relay_thread = threading.Thread(
         target=loaded.relay.run, kwargs={"should_stop": stop.is_set}, daemon=True
@@ -775,7 +819,7 @@ def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dic
     behind = 0.0
     try:
         while (now := time.monotonic()) - started < duration_s:
-            due = started + issued / rate
+            due = started + events / rate
             if due > now:
                 time.sleep(due - now)
             else:
@@ -805,7 +849,8 @@ def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dic
         "commands": issued,
         "events": events,
         "commands_per_s": round(issued / issuing_s, 1),
-        "target_commands_per_s": rate,
+        "events_per_s": round(events / issuing_s, 1),
+        "target_events_per_s": rate,
         "duration_s": duration_s,
         "max_behind_schedule_s": round(behind, 3),
         "never_visible": poller.outstanding(),
@@ -822,6 +867,11 @@ def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dic
             if store in p.seen and p.want[sink]
         )
         out[store] = percentiles(ms)
+    out["visible"] = percentiles(
+        sorted(
+            (max(p.seen["es_search"], p.seen["neo4j"]) - p.appended) * 1000 for p in poller.finished
+        )
+    )
     return out
 
 
@@ -852,13 +902,17 @@ def run_once(
     events: int,
     measure_throughput: bool,
     measure_latency: bool,
+    measure_ceilings: bool = False,
+    parallelism: int | None = None,
 ) -> dict[str, Any]:
-    """A fresh namespace: preload, job + sinks, throughput, then (caught up) latency."""
+    """A fresh namespace: preload, job + sinks, throughput, then (caught up) latency at half
+    of the rate this run measured; after the job, each sink alone and the stores' ceilings."""
     cluster = stack_settings(base)
     result: dict[str, Any] = {
         "mode": args.mode,
         "taskmanagers": cluster.flink_taskmanagers,
         "slots_per_taskmanager": cluster.flink_taskmanager_slots,
+        "parallelism": parallelism or cluster.flink_taskmanagers * cluster.flink_taskmanager_slots,
         "exec_mode": exec_mode,
         "checkpoint_interval_ms": checkpoint_ms,
     }
@@ -874,14 +928,16 @@ def run_once(
             "reference_events_per_s": round(loaded.events / loaded.reference_s, 1),
         }
         console.print(f"  preloaded {loaded.events} events: {result['preload']}")
+        final = list(loaded.projector.outputs().values())  # before latency adds its commands
         probe = KafkaProbe(s)
+        memory = TaskManagerMemory(base).start() if args.mode == "standalone" else None
         t0 = time.monotonic()
         event_tps = event_partitions(probe, loaded)
         loaded.published_offsets = probe.end_offsets(event_tps)
         sampler = Sampler(probe, s, event_tps, t0)
         sampler.start()
         try:
-            with running_job(s, args.mode, exec_mode, checkpoint_ms) as alive:
+            with running_job(s, args.mode, exec_mode, checkpoint_ms, parallelism) as alive:
                 running_at = time.monotonic() - t0 if args.mode == "standalone" else None
                 if args.job_only:
                     result["job_alone"] = job_alone(loaded, sampler, t0, alive, args.timeout_s)
@@ -913,18 +969,44 @@ def run_once(
                         result["throughput"] = throughput_figures(
                             loaded, sampler.samples, done, running_at, records
                         )
+                        result["timeline"] = timeline_of(sampler.samples)
                         console.print(f"  throughput: {result['throughput']}")
                     if measure_latency:
-                        result["latency"] = latency(loaded, args.rate, args.latency_s, args.poll_ms)
+                        rate = args.rate or half_rate(result)
+                        result["latency"] = latency(loaded, rate, args.latency_s, args.poll_ms)
                         console.print(f"  latency: {result['latency']}")
                     alive()
+            if memory is not None:
+                result["taskmanager_memory"] = memory.stop()
             if measure_throughput and not args.no_replay:
-                result["sink_replay"] = replay_sinks(s, probe)
+                result["sink_replay"] = replay_sinks(s, probe, loaded.events)
                 console.print(f"  sink replay: {result['sink_replay']}")
+            if measure_ceilings:
+                result["ceilings"] = load_ceilings(s, final, loaded.events)
+                console.print(f"  ceilings: {result['ceilings']}")
         finally:
             sampler.stop()
+            if memory is not None:
+                memory.stop()
             probe.close()
     return result
+
+
+def half_rate(result: dict[str, Any]) -> float:
+    """Half of the maximum rate this run measured (its end-to-end events/s), the load the
+    latency is measured at; a small preload that was not timed gets a modest 100 events/s."""
+    e2e = (result.get("throughput") or {}).get("e2e_events_per_s")
+    return round(e2e / 2, 1) if e2e else 100.0
+
+
+def timeline_of(samples: list[Sample], points: int = 240) -> list[list[float]]:
+    """(seconds, Outputs on the sink topics, ES committed, Neo4j committed), thinned to
+    about `points` rows for the chart."""
+    step = max(1, len(samples) // points)
+    return [
+        [round(x.t, 2), sum(x.sink_hwm.values()), *(x.sink_committed[n] for n in SINKS)]
+        for x in samples[::step] + samples[-1:]
+    ]
 
 
 def baseline_once(args: argparse.Namespace, base: Settings, work: Path) -> dict[str, Any]:
@@ -1040,11 +1122,13 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--mode", choices=("standalone", "minicluster"), default="standalone")
     parser.add_argument("--exec-mode", choices=("thread", "process", "both"), default="both")
     parser.add_argument("--checkpoint-interval-ms", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=30.0, help="latency: commands per second")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="latency: events/s (0: half the e2e rate measured)"
+    )
     parser.add_argument("--latency-s", type=float, default=45.0)
     parser.add_argument("--poll-ms", type=int, default=20, help="latency: visibility poll")
     parser.add_argument(
@@ -1058,7 +1142,7 @@ def main() -> None:
         help="extra checkpoint intervals (ms, comma list) for latency on a small preload",
     )
     parser.add_argument("--sweep-events", type=int, default=2_000)
-    parser.add_argument("--timeout-s", type=float, default=900.0)
+    parser.add_argument("--timeout-s", type=float, default=0.0, help="0: 900 s or 5 ms per event")
     parser.add_argument("--start-timeout-s", type=float, default=240.0)
     parser.add_argument("--no-replay", action="store_true", help="skip the sink-alone replay")
     parser.add_argument(
@@ -1069,6 +1153,7 @@ def main() -> None:
         "--no-baseline", action="store_true", help="skip the hand-written baseline projector"
     )
     args = parser.parse_args()
+    args.timeout_s = args.timeout_s or max(900.0, args.events * 0.005)
 
     # a label is absent until its first write: the completeness poll's warnings are noise
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
@@ -1078,6 +1163,8 @@ def main() -> None:
     modes = ["thread", "process"] if args.exec_mode == "both" else [args.exec_mode]
     latency_in = {m for m in args.latency_in.split(",") if m}
     alone = argparse.Namespace(**{**vars(args), "job_only": True})
+    # the job alone on one TaskManager (parallelism 1: one slot of one TaskManager), then on
+    # all of them (the cluster's default parallelism): item 4f's ratio
     results = (
         []
         if args.job_only or args.no_job_alone
@@ -1091,7 +1178,9 @@ def main() -> None:
                 events=args.events,
                 measure_throughput=True,
                 measure_latency=False,
+                parallelism=p,
             )
+            for p in (1, None)
         ]
     )
     results += [
@@ -1104,6 +1193,7 @@ def main() -> None:
             events=args.events,
             measure_throughput=True,
             measure_latency=m in latency_in,
+            measure_ceilings=m == modes[0] and not args.job_only,
         )
         for m in modes
     ]
@@ -1124,39 +1214,79 @@ def main() -> None:
         )
     report(results)
     summary = ratios(results)
-    console.print(f"ratios: {summary}")
+    figures = Table(title="The issue's figures (ratios of this run only)")
+    figures.add_column("figure")
+    figures.add_column("value", justify="right")
+    for key, value in summary.items():
+        figures.add_row(key, str(value))
+    console.print(figures)
     n = {"events": args.events, "sweep_events": args.sweep_events, "modes": modes}
-    write(base.home, "pipeline", n, {"runs": results, **summary})
+    out = write(base.home, "pipeline", n, {"runs": results, **summary})
+    timeline = next((r["timeline"] for r in results if r.get("timeline")), [])
+    chart = draw(out.with_suffix(".png"), summary, timeline,
+                 f"make bench-pipeline: {args.events:,} events, {', '.join(modes)}")  # fmt: skip
+    console.print(f"written: {chart}")
 
 
 def ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The issue's figures from the runs of one invocation (ratios of the same run only)."""
+    """The issue's figures from the runs of one invocation (ratios of the same run only). The
+    job's rate is the job alone at the cluster's full parallelism (one slot per TaskManager),
+    `job_1tm_eps` the same job at parallelism 1 (one TaskManager); the end to end and the
+    latency are the first execution mode's (thread, unless only process ran)."""
 
     def first(pick: Callable[[dict[str, Any]], Any]) -> Any:
         return next((v for r in results if (v := pick(r)) is not None), None)
 
-    def e2e_of(r: dict[str, Any]) -> Any:
-        return (
-            (r.get("throughput") or {}).get("e2e_events_per_s")
-            if r.get("exec_mode") == "thread"
-            else None
-        )
+    def found(*path: str) -> Any:
+        """The first run's value at `path` (nested keys)."""
 
-    job = first(lambda r: (r.get("job_alone") or {}).get("job_events_per_s"))
-    e2e = first(e2e_of)
-    baseline = first(lambda r: (r.get("baseline") or {}).get("e2e_events_per_s"))
-    reference = first(lambda r: (r.get("preload") or {}).get("reference_events_per_s"))
+        def pick(r: dict[str, Any]) -> Any:
+            for key in path:
+                r = r.get(key) if isinstance(r, dict) else None  # type: ignore[assignment]
+            return r
+
+        return first(pick)
+
+    def alone_at(full: bool) -> Callable[[dict[str, Any]], Any]:
+        def pick(r: dict[str, Any]) -> Any:
+            if (r.get("parallelism") or 1) > 1 if full else r.get("parallelism") == 1:
+                return (r.get("job_alone") or {}).get("job_events_per_s")
+            return None
+
+        return pick
+
+    job = first(alone_at(full=True))
+    job_1tm = first(alone_at(full=False))
+    e2e = found("throughput", "e2e_events_per_s")
+    baseline = found("baseline", "e2e_events_per_s")
+    reference = found("preload", "reference_events_per_s")
+    es_ceiling = found("ceilings", "elasticsearch", "events_per_s")
+    neo4j_ceiling = found("ceilings", "neo4j", "events_per_s")
+    slower = min((c for c in (es_ceiling, neo4j_ceiling) if c), default=None)
+    p99 = found("latency", "visible", "p99_ms")
+    rss = [m for r in results if (m := (r.get("taskmanager_memory") or {}).get("max_peak_rss_mib"))]
+    growth = {n: found("sink_replay", n, "growth", "ratio_n_vs_20k") for n in SINKS}
 
     def ratio(a: float | None, b: float | None) -> float | None:
         return round(a / b, 3) if a and b else None
 
     return {
         "job_eps": job,
+        "job_1tm_eps": job_1tm,
         "e2e_eps": e2e,
         "baseline_eps": baseline,
         "reference_eps": reference,
+        "es_ceiling_eps": es_ceiling,
+        "neo4j_ceiling_eps": neo4j_ceiling,
         "ratio_job_vs_reference": ratio(job, reference),
         "ratio_e2e_vs_baseline": ratio(e2e, baseline),
+        "ratio_e2e_vs_ceiling": ratio(e2e, slower),
+        "ratio_2tm_vs_1tm": ratio(job, job_1tm),
+        "ratio_sink_n_vs_20k": growth,
+        "p99_visible_s": round(p99 / 1000, 2) if p99 else None,
+        "latency_events_per_s": found("latency", "events_per_s"),
+        "taskmanager_peak_rss_mib": max(rss, default=None),
+        "taskmanager_process_size_mib": found("taskmanager_memory", "process_size_mib"),
     }
 
 

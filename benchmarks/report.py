@@ -83,13 +83,31 @@ def _n(value: float | None) -> str:
 
 
 def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    at = f"{n['events']:,} events"
     if r.get("ratio_job_vs_reference") or r.get("ratio_e2e_vs_baseline"):
         yield ("projection: job alone / in-process reference projector; end to end / "
                "hand-written baseline",
                f"{r.get('ratio_job_vs_reference')}x ({r.get('job_eps')} / "
                f"{r.get('reference_eps')}); {r.get('ratio_e2e_vs_baseline')}x "
-               f"({r.get('e2e_eps')} / {r.get('baseline_eps')})",
-               f"{n['events']:,} events")  # fmt: skip
+               f"({r.get('e2e_eps')} / {r.get('baseline_eps')})", at)  # fmt: skip
+    if r.get("ratio_e2e_vs_ceiling"):
+        yield ("end to end / the slower store's ceiling (final documents loaded alone: ES "
+               "bulk, Neo4j UNWIND)",
+               f"{r['ratio_e2e_vs_ceiling']}x ({r.get('e2e_eps')} / ES "
+               f"{_n(r.get('es_ceiling_eps'))}, Neo4j {_n(r.get('neo4j_ceiling_eps'))} "
+               "events/s)", at)  # fmt: skip
+    if r.get("ratio_2tm_vs_1tm"):
+        yield ("projection job alone: 2 TaskManagers / 1 TaskManager (parallelism 2 / 1)",
+               f"{r['ratio_2tm_vs_1tm']}x ({r.get('job_eps')} / {r.get('job_1tm_eps')} "
+               "events/s)", at)  # fmt: skip
+    growth = {k: v for k, v in (r.get("ratio_sink_n_vs_20k") or {}).items() if v}
+    if growth:
+        yield ("each sink alone: its rate at N events of history / at 20k",
+               ", ".join(f"{k} {v}x" for k, v in growth.items()), at)  # fmt: skip
+    if r.get("taskmanager_peak_rss_mib"):
+        yield ("TaskManager peak RSS (children included) / configured process size",
+               f"{r['taskmanager_peak_rss_mib']:,} / {r.get('taskmanager_process_size_mib'):,} MiB",
+               at)  # fmt: skip
     for run in r["runs"]:
         tp, mode = run.get("throughput"), run["exec_mode"]
         base = run.get("baseline")
@@ -101,8 +119,10 @@ def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
         alone = run.get("job_alone")
         if alone and "error" not in alone:
             tms, slots = run.get("taskmanagers", 1), run.get("slots_per_taskmanager", 2)
-            yield (f"projection job alone (no sink running), {mode} mode, "
-                   f"{tms} TaskManager(s) x {slots} slot(s)",
+            shape = f"{tms} TaskManager(s) x {slots} slot(s)"
+            if run.get("parallelism"):
+                shape += f", parallelism {run['parallelism']}"
+            yield (f"projection job alone (no sink running), {mode} mode, {shape}",
                    f"{alone['job_events_per_s']:,} events/s",
                    f"{alone['events']:,} events")  # fmt: skip
         if tp and "error" not in tp:
@@ -111,13 +131,17 @@ def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
                    f"{tp['events']:,} events")  # fmt: skip
         lat = run.get("latency")
         if lat:
+            stores = [
+                s for s in ("es_get", "es_search", "neo4j", "visible") if "p99_ms" in lat.get(s, {})
+            ]
             cells = ", ".join(
                 f"{store} {lat[store]['p50_ms'] / 1000:.1f} / {lat[store]['p99_ms'] / 1000:.1f} s"
-                for store in ("es_get", "es_search", "neo4j")
+                for store in stores
             )
+            load = (f"{lat['events_per_s']} events/s" if "events_per_s" in lat
+                    else f"{lat['commands_per_s']} commands/s")  # fmt: skip
             yield (f"append -> visible p50 / p99, {mode} mode, checkpoint "
-                   f"{run['checkpoint_interval_ms']} ms", cells,
-                   f"{lat['commands_per_s']} commands/s")  # fmt: skip
+                   f"{run['checkpoint_interval_ms']} ms", cells, load)  # fmt: skip
 
 
 def sinks_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:

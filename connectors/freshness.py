@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
+
 if TYPE_CHECKING:
     from hindsight.settings import Settings
 
@@ -64,7 +66,7 @@ class FreshnessLog:
             "elements": {e: list(v) for e, v in self._lags.items()},
         }
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, separators=(",", ":")))
+        tmp.write_bytes(orjson.dumps(doc))  # after every flush: json.dumps cost 70 ms here
         os.replace(tmp, self.path)
 
 

@@ -7,6 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commerce.read.projections import CUSTOMERS_PROJECTION, PROJECTIONS
 from commerce.read.read_models import GRAPH_PATTERNS
@@ -51,3 +53,37 @@ def test_per_port_release_and_null_withholding() -> None:
     assert problem is not None and "name" in problem and "neo4j" in problem
     nested = Output("elasticsearch", "customers", "c1", 1, {"x": [{"street": "1 Main St"}]})
     assert "street" in (GUARD.problem(nested) or "")
+
+
+def _every_key_with_a_value(body: Any) -> set[str]:
+    """The guard's rule written the obvious way: every key, at any depth, whose value is not
+    null (the guard's own walk is a faster form of it)."""
+    if isinstance(body, dict):
+        return {k for k, v in body.items() if v is not None}.union(
+            *(_every_key_with_a_value(v) for v in body.values())
+        )
+    if isinstance(body, list):
+        return set().union(*(_every_key_with_a_value(v) for v in body))
+    return set()
+
+
+_names = st.sampled_from(["street", "name", "email", "id", "lines", "x"])
+_bodies = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3) | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_names, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.dictionaries(_names, _bodies, max_size=5))
+def test_the_guard_finds_exactly_the_denied_keys_that_carry_a_value(body: dict[str, Any]) -> None:
+    denied = frozenset({"street", "email"})
+    out = Output("elasticsearch", "customers", "c1", 1, body)
+    guard = type(GUARD)({("elasticsearch", "customers"): ("sales", denied)})
+    leaked = sorted(_every_key_with_a_value(body) & denied)
+    problem = guard.problem(out)
+    if leaked:
+        assert problem is not None and f"carries {', '.join(leaked)}," in problem
+    else:
+        assert problem is None
