@@ -77,7 +77,7 @@ bench-report: $(STAMP) ## the README's "Measured" table from the figures files (
 bench-load: $(STAMP) ## generated traffic into a fresh store: via the HTTP service and via the store in batches
 	@$(PY) -m benchmarks.bench_load
 
-bench-sinks: up ## the sinks' rows/s from empty to N rows, and every graph statement PROFILEd on the grown graph
+bench-sinks: up ## the sinks' rows/s from empty to N rows, batch sizes compared, every graph statement PROFILEd, the cost of an Eager
 	@$(PY) -m benchmarks.bench_sinks --events $(or $(N),50000)
 
 bench-partitions: up ## fresh Kafka topics produced to at once: first batches refused, with and without the wait
@@ -87,8 +87,8 @@ bench-stack: $(STAMP) ## `make up` from stopped and again, memory at rest (stops
 	@$(MAKE) --no-print-directory down
 	@$(PY) -m benchmarks.bench_stack
 
-bench-pipeline: up ## events/s through the Flink job to both sinks; append->visible p50/p99
-	@$(PY) -m benchmarks.bench_pipeline --events $(or $(N),50000) --mode standalone
+bench-pipeline: up ## on one log (N=200000): job alone (1 and 2 TMs), job + sinks, baseline, ceilings, latency, RSS; JSON + PNG
+	@$(PY) -m benchmarks.bench_pipeline --events $(or $(N),200000) --mode standalone
 
 bench-validator: $(STAMP) ## contract validator throughput, events/s on one core
 	@$(PY) -m benchmarks.bench_validator

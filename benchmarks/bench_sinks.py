@@ -9,10 +9,16 @@ batch is timed, so the first batches (a small read model) compare with the last 
 shuffled once, seeded, so every batch holds the same mix of read models). Then every graph
 statement is PROFILEd once more on a batch of newer versions of existing rows (what live
 traffic does to a grown graph): its db hits, rows, and any label scan or eager operator (the
-operators that make a statement slow down as the graph grows). The private read models are
+operators that make a statement slow down as the graph grows). Then the batch size: the
+same rows written again into fresh indices / labels at each size of `--batches` (what
+`entrypoints.sinks.DEFAULT_BATCH` is chosen from). And what an `Eager` operator costs: the
+planner puts one between a batch's reads and its writes of the same property (the version
+guard), so the same guarded upsert is timed in its plain form (with the Eager) and as a
+`FOREACH` (without), alternately, on batches of existing nodes. The private read models are
 deleted at the end. Figures go to `$HINDSIGHT_HOME/bench/sinks.json`.
 
     .venv/bin/python -m benchmarks.bench_sinks [--events 50000] [--batch 2000]
+        [--batches 500,1000,2000,5000]
 """
 
 from __future__ import annotations
@@ -39,6 +45,19 @@ from pipelines.model import Output
 from pipelines.read_models import GraphPattern, read_models
 
 SLOW_OPERATORS = ("NodeByLabelScan", "AllNodesScan", "Eager", "CartesianProduct")
+
+# the version-guarded upsert of a node, with the planner's Eager (read/set conflict on
+# `version` between rows of the batch) and without it (FOREACH decides per row, no Filter)
+GUARDED_EAGER = """UNWIND $rows AS row
+MERGE (n:`{label}` {{id: row.id}})
+WITH n, row WHERE n.version IS NULL OR n.version < row.version
+SET n.name = row.name, n.version = row.version
+RETURN count(*) AS applied"""
+GUARDED_FOREACH = """UNWIND $rows AS row
+MERGE (n:`{label}` {{id: row.id}})
+FOREACH (_ IN CASE WHEN n.version IS NULL OR n.version < row.version THEN [1] ELSE [] END |
+  SET n.name = row.name, n.version = row.version)
+RETURN count(*) AS applied"""
 
 
 def outputs_of(base: Settings, events: int) -> tuple[Settings, list[Output]]:
@@ -124,21 +143,75 @@ def profile(
     return found
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--events", type=int, default=50_000)
-    p.add_argument("--batch", type=int, default=2000)
-    args = p.parse_args()
-    console = Console()
-    base = get_settings()
-    with console.status(f"projecting {args.events:,} generated events"):
-        s, outputs = outputs_of(base, args.events)
+def batch_sizes(s: Settings, outputs: list[Output], sizes: list[int]) -> dict[str, Any]:
+    """Rows/s of each sink writing all its rows at each batch size, into fresh read models."""
+    found: dict[str, Any] = {"elasticsearch": {}, "neo4j": {}}
+    for size in sizes:
+        prefixes = {"es_alias_prefix": f"{s.es_alias_prefix}b{size}-",
+                    "neo4j_label_prefix": f"{s.neo4j_label_prefix}B{size}"}  # fmt: skip
+        bs = s.model_copy(update=prefixes)
+        for name, sink in sinks_of(bs):
+            mine = [o for o in outputs if o.sink == name]
+            random.Random(7).shuffle(mine)
+            sink.start()
+            try:
+                samples = timed_batches(sink, mine, size)
+            finally:
+                sink.close()
+            found[name][str(size)] = round(len(mine) / sum(t for _, t in samples))
+    return found
+
+
+def eager_cost(
+    s: Settings, nodes: int = 20_000, batch: int = 2000, rounds: int = 6
+) -> dict[str, Any]:
+    """ms per batch of the guarded upsert with and without its Eager, alternating, on
+    `nodes` existing nodes of a private label."""
+    label = f"{s.neo4j_label_prefix}EagerProbe"
+    plain, foreach = GUARDED_EAGER.format(label=label), GUARDED_FOREACH.format(label=label)
+    rng = random.Random(11)
+    took: dict[str, list[float]] = {"eager": [], "foreach": []}
+    with clients.neo4j_for(s) as driver:
+        driver.execute_query(f"CREATE CONSTRAINT {label.lower()}_id IF NOT EXISTS "
+                             f"FOR (n:`{label}`) REQUIRE n.id IS UNIQUE")  # fmt: skip
+        seed = [{"id": f"n{i}", "name": "a", "version": 1} for i in range(nodes)]
+        for i in range(0, nodes, 5000):
+            driver.execute_query(plain, rows=seed[i : i + 5000])
+        for r in range(rounds):
+            for form, statement in (("eager", plain), ("foreach", foreach)):
+                version = 2 + 2 * r + (form == "foreach")
+                rows = [{"id": f"n{rng.randrange(nodes)}", "name": "b", "version": version}
+                        for _ in range(batch)]  # fmt: skip
+                t0 = time.perf_counter()
+                driver.execute_query(statement, rows=rows)
+                took[form].append((time.perf_counter() - t0) * 1000)
+    eager, without = (statistics.median(took[f]) for f in ("eager", "foreach"))
+    return {"batch": batch, "nodes": nodes, "eager_ms": round(eager, 1),
+            "foreach_ms": round(without, 1), "ratio": round(eager / without, 2)}  # fmt: skip
+
+
+def sinks_of(s: Settings) -> list[tuple[str, Any]]:
     models = read_models(s.read_models)
     es = ElasticsearchSink(s.elasticsearch_url, specs=models.index_specs,
                            alias_prefix=s.es_alias_prefix)  # fmt: skip
     auth = (s.neo4j_user, s.neo4j_password)
     graph = Neo4jSink(s.neo4j_uri, auth, patterns=models.graph_patterns,
                       label_prefix=s.neo4j_label_prefix)  # fmt: skip
+    return [("elasticsearch", es), ("neo4j", graph)]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--events", type=int, default=50_000)
+    p.add_argument("--batch", type=int, default=2000)
+    p.add_argument("--batches", default="500,1000,2000,5000", help="sizes to compare ('' none)")
+    args = p.parse_args()
+    console = Console()
+    base = get_settings()
+    with console.status(f"projecting {args.events:,} generated events"):
+        s, outputs = outputs_of(base, args.events)
+    models = read_models(s.read_models)
+    (_, es), (_, graph) = sinks_of(s)
     figures: dict[str, Any] = {}
     try:
         for name, sink in (("elasticsearch", es), ("neo4j", graph)):
@@ -151,6 +224,11 @@ def main() -> None:
                 figures[name] = {"rows": len(mine), **growth(timed_batches(sink, mine, args.batch))}
         with console.status("profiling the graph statements"):
             figures["neo4j_plans"] = profile(s, dict(models.graph_patterns), outputs)
+        sizes = [int(x) for x in args.batches.split(",") if x]
+        with console.status(f"every row again in batches of {sizes}"):
+            figures["batch_sizes"] = batch_sizes(s, outputs, sizes)
+        with console.status("the guarded upsert with and without its Eager"):
+            figures["eager_cost"] = eager_cost(s)
     finally:
         es.close()
         graph.close()
@@ -172,6 +250,17 @@ def main() -> None:
         plans.add_row(target, str(f["rows"]), f"{f['db_hits_per_row']:,}",
                       ", ".join(f["slow_operators"]) or "none", f["top_operator"])  # fmt: skip
     console.print(plans)
+    sized = Table(title="rows/s by batch size (all rows, fresh read models)")
+    sized.add_column("sink")
+    for size in figures["batch_sizes"]["elasticsearch"]:
+        sized.add_column(size, justify="right")
+    for name, by_size in figures["batch_sizes"].items():
+        sized.add_row(name, *(f"{v:,}" for v in by_size.values()))
+    console.print(sized)
+    e = figures["eager_cost"]
+    console.print(f"guarded upsert of {e['batch']:,} rows on {e['nodes']:,} nodes: with Eager "
+                  f"{e['eager_ms']} ms, without (FOREACH) {e['foreach_ms']} ms, "
+                  f"ratio {e['ratio']}")  # fmt: skip
     write(base.home, "sinks", {"events": args.events, "batch": args.batch}, figures)
 
 
