@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -1043,7 +1044,12 @@ def private_run(base: Settings, work: Path, result: dict[str, Any]) -> Iterator[
         result["error"] = f"{type(err).__name__}: {err}"
         console.print(f"  [red]failed:[/] {result['error']} (logs kept in {s.home})")
     finally:
-        cleanup(s)
+        try:
+            cleanup(s)
+        except Exception as err:  # noqa: BLE001 - a leftover namespace must not end the run
+            result["cleanup_error"] = f"{type(err).__name__}: {err}"
+            console.print(f"  [red]cleanup failed:[/] {result['cleanup_error']}")
+            ok = False
         if ok:
             shutil.rmtree(s.home, ignore_errors=True)
 
@@ -1163,55 +1169,37 @@ def main() -> None:
     modes = ["thread", "process"] if args.exec_mode == "both" else [args.exec_mode]
     latency_in = {m for m in args.latency_in.split(",") if m}
     alone = argparse.Namespace(**{**vars(args), "job_only": True})
-    # the job alone on one TaskManager (parallelism 1: one slot of one TaskManager), then on
-    # all of them (the cluster's default parallelism): item 4f's ratio
-    results = (
-        []
-        if args.job_only or args.no_job_alone
-        else [
-            run_once(
-                alone,
-                base,
-                work,
-                modes[0],
-                args.checkpoint_interval_ms,
-                events=args.events,
-                measure_throughput=True,
-                measure_latency=False,
-                parallelism=p,
-            )
+    plans: list[Callable[[], dict[str, Any]]] = []
+    if not (args.job_only or args.no_job_alone):
+        # the job alone on one TaskManager (parallelism 1: one slot of one TaskManager), then
+        # on all of them (the cluster's default parallelism): item 4f's ratio
+        plans += [
+            functools.partial(run_once, alone, base, work, modes[0], args.checkpoint_interval_ms,
+                              events=args.events, measure_throughput=True,
+                              measure_latency=False, parallelism=p)
             for p in (1, None)
-        ]
-    )
-    results += [
-        run_once(
-            args,
-            base,
-            work,
-            m,
-            args.checkpoint_interval_ms,
-            events=args.events,
-            measure_throughput=True,
-            measure_latency=m in latency_in,
-            measure_ceilings=m == modes[0] and not args.job_only,
-        )
+        ]  # fmt: skip
+    plans += [
+        functools.partial(run_once, args, base, work, m, args.checkpoint_interval_ms,
+                          events=args.events, measure_throughput=True,
+                          measure_latency=m in latency_in,
+                          measure_ceilings=m == modes[0] and not args.job_only)
         for m in modes
-    ]
+    ]  # fmt: skip
     if not (args.job_only or args.no_baseline):
-        results.append(baseline_once(args, base, work))
-    for ms in (int(x) for x in args.checkpoint_sweep.split(",") if x):
-        results.append(
-            run_once(
-                args,
-                base,
-                work,
-                modes[0],
-                ms,
-                events=args.sweep_events,
-                measure_throughput=False,
-                measure_latency=True,
-            )
-        )
+        plans.append(functools.partial(baseline_once, args, base, work))
+    plans += [
+        functools.partial(run_once, args, base, work, modes[0], ms, events=args.sweep_events,
+                          measure_throughput=False, measure_latency=True)
+        for ms in (int(x) for x in args.checkpoint_sweep.split(",") if x)
+    ]  # fmt: skip
+    n = {"events": args.events, "sweep_events": args.sweep_events, "modes": modes}
+    results: list[dict[str, Any]] = []
+    for plan in plans:
+        results.append(plan())
+        # after every run: a run that breaks the process later leaves what was measured
+        done = {"complete": len(results) == len(plans)}
+        out = write(base.home, "pipeline", n, {"runs": results, **ratios(results), **done})
     report(results)
     summary = ratios(results)
     figures = Table(title="The issue's figures (ratios of this run only)")
@@ -1220,8 +1208,6 @@ def main() -> None:
     for key, value in summary.items():
         figures.add_row(key, str(value))
     console.print(figures)
-    n = {"events": args.events, "sweep_events": args.sweep_events, "modes": modes}
-    out = write(base.home, "pipeline", n, {"runs": results, **summary})
     timeline = next((r["timeline"] for r in results if r.get("timeline")), [])
     chart = draw(out.with_suffix(".png"), summary, timeline,
                  f"make bench-pipeline: {args.events:,} events, {', '.join(modes)}")  # fmt: skip

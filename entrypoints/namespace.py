@@ -73,11 +73,15 @@ def wipe(s: Settings) -> None:
     es = clients.elasticsearch_for(s)
     es.indices.delete(index=f"{s.es_alias_prefix}*", ignore_unavailable=True, allow_no_indices=True)
     es.close()
-    with clients.neo4j_for(s) as driver:  # every label of the prefix, whatever wrote it
-        driver.execute_query(
-            "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH $p) DETACH DELETE n",
+    with clients.neo4j_for(s) as driver, driver.session() as session:
+        # every label of the prefix, whatever wrote it; in transactions of bounded size (one
+        # transaction for a benchmark's 300k nodes broke the server's transaction memory
+        # limit), hence an auto-commit query, the only kind CALL ... IN TRANSACTIONS runs in
+        session.run(
+            "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH $p) "
+            "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS",
             p=s.neo4j_label_prefix,
-        )
+        ).consume()
         records, _, _ = driver.execute_query(
             "SHOW CONSTRAINTS YIELD name, labelsOrTypes RETURN name, labelsOrTypes"
         )
