@@ -21,10 +21,14 @@ Why these measurements, and how:
    its outputs / (its last commit - first Output), bounded by the job's rate. A sink's own
    rate is measured afterwards by replaying its whole topic into fresh indices / labels.
 2. Latency append->visible. With job and sinks caught up, commands from the same workload
-   are executed one at a time at a steady rate through CommandHandler (each its own SQLite
-   transaction) while the relay runs in a thread (its default 0.2 s poll). The reference
-   projector is fed each command's events to learn which documents it changes and to which
-   version. A poller thread (every `--poll-ms`) reads every pending document in batches: ES
+   are executed at a steady rate of events/s (half the end-to-end rate the run measured):
+   every tick (`--tick-ms`) the commands then due are decided and appended in one SQLite
+   transaction (CommandHandler.execute_batch: what the store's group commit makes of
+   concurrent callers; one command per transaction cannot reach 1,000 events/s here), while
+   the relay runs in a thread (its default 0.2 s poll). The reference projector is fed each
+   append's events, read back from the store, to learn which documents it changes and to
+   which version; an append (all its commands) is one latency sample. A poller thread
+   (every `--poll-ms`) reads every pending document in batches: ES
    real-time GET (`mget`, sees a write as soon as it is indexed), ES search (`ids` query,
    sees it only after the 1 s refresh: what a search user sees) and Neo4j (the node's
    `version`). A command is visible in a store when all its documents there reach their
@@ -32,8 +36,9 @@ Why these measurements, and how:
    committed (resolution: poll interval + request time, a few ms here).
 3. Python execution mode: the throughput run once per `python.execution-mode`, each in a fresh
    namespace (the job gets `--exec-mode`). Optionally (`--checkpoint-sweep 500,5000`) latency
-   with other checkpoint intervals, on a small pre-load: the exactly-once KafkaSink commits
-   its transaction on checkpoints, so the interval bounds what read_committed sinks can see.
+   with other checkpoint intervals, on a small pre-load, at half the end-to-end rate of the
+   main run: the exactly-once KafkaSink commits its transaction on checkpoints, so the
+   interval bounds what read_committed sinks can see.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ from benchmarks.ceilings import load_ceilings
 from benchmarks.pipeline_chart import draw
 from benchmarks.taskmanager_memory import TaskManagerMemory
 from commerce.read.projections import PROJECTIONS
+from connectors.kafka_topics import ensure_topics, job_output_topics
 from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints import bootstrap
 from entrypoints import namespace as ns
@@ -76,6 +82,7 @@ from entrypoints.cli.job import _rest, submit, wait_running
 from entrypoints.figures import write
 from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink
 from entrypoints.workload import run_direct
+from hindsight.commands import StateCache
 from hindsight.events import Envelope
 from hindsight.relay import OutboxRelay, topic_name
 from hindsight.retry import RetryPolicy, with_backoff
@@ -633,7 +640,7 @@ def replay_sinks(
         thread.start()
         first: tuple[float, int] | None = None
         last: tuple[float, int] = (time.monotonic(), 0)
-        progress: list[tuple[float, int]] = []  # (when, consumed) at each change
+        progress: list[tuple[float, int, int]] = []  # (when, consumed, written) at each change
         deadline = time.monotonic() + timeout_s
         while thread.is_alive():
             if worker.stats.consumed >= want or time.monotonic() > deadline:
@@ -644,7 +651,7 @@ def replay_sinks(
                 first = (now, consumed)  # after the first flush: group join and start-up done
             if consumed != last[1]:
                 last = (now, consumed)
-                progress.append(last)
+                progress.append((now, consumed, worker.stats.written))
             time.sleep(0.05)
         thread.join()
         stats = worker.stats
@@ -665,29 +672,34 @@ def replay_sinks(
 GROWTH_AT_EVENTS = 20_000  # the small read model the issue compares the grown one with
 
 
-def growth_of(progress: list[tuple[float, int]], records: int, events: int) -> dict[str, Any]:
+def growth_of(progress: list[tuple[float, int, int]], records: int, events: int) -> dict[str, Any]:
     """A sink's rate while its read models hold the first 20k events of history and while they
     grow to all `events`: the topic's records come in the log's order, so the first
     20k/events of them are "at 20k" and as many of the last are "at N" (windows of at least two
-    flushes; the first flush, which includes the group join, is left out)."""
+    flushes; the first flush, which includes the group join, is left out). Records consumed
+    per second is the sink's rate (the ratio); rows written per second beside it, because the
+    log's mix moves along it (early on many versions of few documents, which a batch folds
+    into one write; later orders, one row each)."""
     if len(progress) < 3 or events <= GROWTH_AT_EVENTS:
         return {"note": f"needs more than {GROWTH_AT_EVENTS:,} events and three flushes"}
     width = max(records * GROWTH_AT_EVENTS // events, progress[0][1] * 2)
 
-    def rate(lo: int, hi: int) -> float | None:
+    def rate(lo: int, hi: int, field: int = 1) -> float | None:
         a = next((p for p in progress if p[1] >= lo), None)
         b = next((p for p in progress if p[1] >= hi), progress[-1])
         if a is None or b[0] <= a[0]:
             return None
-        return round((b[1] - a[1]) / (b[0] - a[0]), 1)
+        return round((b[field] - a[field]) / (b[0] - a[0]), 1)
 
-    early = rate(progress[0][1], progress[0][1] + width)
-    late = rate(records - width, records)
+    start = progress[0][1]
+    early, late = rate(start, start + width), rate(records - width, records)
     return {
         "window_records": width,
         "at_20k_outputs_per_s": early,
         "at_n_outputs_per_s": late,
         "ratio_n_vs_20k": round(late / early, 3) if early and late else None,
+        "at_20k_written_per_s": rate(start, start + width, 2),
+        "at_n_written_per_s": rate(records - width, records, 2),
     }
 
 
@@ -803,10 +815,12 @@ class VisibilityPoller:
         return have
 
 
-def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dict[str, Any]:
-    """Commands one at a time, paced at `rate` events/s, for `duration_s`, the relay in a
-    thread; per store the append->visible percentiles over the commands that changed
-    something there, and "visible": when a command is seen in search and in the graph."""
+def latency(
+    loaded: Loaded, rate: float, duration_s: float, poll_ms: int, tick_ms: int = 50
+) -> dict[str, Any]:
+    """Commands paced at `rate` events/s for `duration_s`, appended once per tick, the relay
+    in a thread; per store the append->visible percentiles over the appends that changed
+    something there, and "visible": when an append is seen in search and in the graph."""
     stop = threading.Event()
     relay_thread = threading.Thread(
         target=loaded.relay.run, kwargs={"should_stop": stop.is_set}, daemon=True
@@ -815,22 +829,32 @@ def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dic
     relay_thread.start()
     poller.start()
     handler, projector = loaded.handler, loaded.projector
-    issued = events = 0
+    issued = events = appends = 0
+    per_command = 2.5  # events per command, learnt as it goes
+    position = handler.store.last_position() + 1
+    warm = StateCache()  # as a service keeps hot aggregates: a cold load per command was ~1 s
     started = time.monotonic()
     behind = 0.0
     try:
         while (now := time.monotonic()) - started < duration_s:
-            due = started + events / rate
-            if due > now:
-                time.sleep(due - now)
-            else:
-                behind = max(behind, now - due)
-            name, payload = next(loaded.commands)
-            result = handler.execute_json(name, payload)
+            owed = rate * (now - started) - events
+            if owed <= 0:
+                time.sleep(tick_ms / 1000)
+                continue
+            if owed > rate * tick_ms / 1000 * 2:  # more than two ticks' worth: falling behind
+                behind = max(behind, owed / rate)
+            count = max(1, min(500, round(owed / per_command)))
+            batch = [handler.domain.parse_command(*next(loaded.commands)) for _ in range(count)]
+            handler.execute_batch(batch, warm=warm)
             appended = time.monotonic()
-            issued += 1
-            envelopes: list[Envelope] = result.events
+            issued += count
+            appends += 1
+            envelopes: list[Envelope] = []
+            while chunk := handler.store.read_all(position, 5000):
+                envelopes += chunk
+                position = chunk[-1].position + 1
             events += len(envelopes)
+            per_command = events / issued
             projector.changed.clear()
             projector.feed(e.to_dict() for e in envelopes)
             want: dict[str, dict[tuple[str, str], int]] = {"elasticsearch": {}, "neo4j": {}}
@@ -848,6 +872,8 @@ def latency(loaded: Loaded, rate: float, duration_s: float, poll_ms: int) -> dic
         relay_thread.join(30)
     out: dict[str, Any] = {
         "commands": issued,
+        "appends": appends,
+        "tick_ms": tick_ms,
         "events": events,
         "commands_per_s": round(issued / issuing_s, 1),
         "events_per_s": round(events / issuing_s, 1),
@@ -905,6 +931,7 @@ def run_once(
     measure_latency: bool,
     measure_ceilings: bool = False,
     parallelism: int | None = None,
+    latency_rate: Callable[[], float | None] = lambda: None,
 ) -> dict[str, Any]:
     """A fresh namespace: preload, job + sinks, throughput, then (caught up) latency at half
     of the rate this run measured; after the job, each sink alone and the stores' ceilings."""
@@ -938,45 +965,55 @@ def run_once(
         sampler = Sampler(probe, s, event_tps, t0)
         sampler.start()
         try:
-            with running_job(s, args.mode, exec_mode, checkpoint_ms, parallelism) as alive:
+            with contextlib.ExitStack() as stack:
+                if not args.job_only:
+                    # the sink workers are running before the job, as in a deployment (started
+                    # beside the job they spent its first seconds importing and joining)
+                    ensure_topics(probe.admin, job_output_topics(s.kafka_topic_prefix,
+                                                                 s.kafka_partitions))  # fmt: skip
+                    stack.enter_context(ns.running_sinks(s))
+                alive = stack.enter_context(
+                    running_job(s, args.mode, exec_mode, checkpoint_ms, parallelism)
+                )
                 running_at = time.monotonic() - t0 if args.mode == "standalone" else None
                 if args.job_only:
                     result["job_alone"] = job_alone(loaded, sampler, t0, alive, args.timeout_s)
                     console.print(f"  job alone: {result['job_alone']}")
                     return result
-                with ns.running_sinks(s):
-                    done = wait_complete(
-                        loaded,
-                        t0,
-                        alive,
-                        args.timeout_s,
-                        lambda: any(sum(x.sink_hwm.values()) for x in sampler.samples[-1:]),
-                        args.start_timeout_s,
+                done = wait_complete(
+                    loaded,
+                    t0,
+                    alive,
+                    args.timeout_s,
+                    lambda: any(sum(x.sink_hwm.values()) for x in sampler.samples[-1:]),
+                    args.start_timeout_s,
+                )
+                # the job commits its source offsets only when a checkpoint completes:
+                # keep sampling until it has (bounded), then the figures are final
+                until = time.monotonic() + 3 * checkpoint_ms / 1000 + 2
+                while time.monotonic() < until and not (
+                    sampler.samples
+                    and sampler.samples[-1].job_committed >= loaded.published_offsets
+                ):
+                    time.sleep(0.25)
+                sampler.stop()
+                if measure_throughput:
+                    records = {
+                        n: probe.committed_records(sink_topic(n, s.kafka_topic_prefix))
+                        for n in SINKS
+                    }
+                    result["throughput"] = throughput_figures(
+                        loaded, sampler.samples, done, running_at, records
                     )
-                    # the job commits its source offsets only when a checkpoint completes:
-                    # keep sampling until it has (bounded), then the figures are final
-                    until = time.monotonic() + 3 * checkpoint_ms / 1000 + 2
-                    while time.monotonic() < until and not (
-                        sampler.samples
-                        and sampler.samples[-1].job_committed >= loaded.published_offsets
-                    ):
-                        time.sleep(0.25)
-                    sampler.stop()
-                    if measure_throughput:
-                        records = {
-                            n: probe.committed_records(sink_topic(n, s.kafka_topic_prefix))
-                            for n in SINKS
-                        }
-                        result["throughput"] = throughput_figures(
-                            loaded, sampler.samples, done, running_at, records
-                        )
-                        result["timeline"] = timeline_of(sampler.samples)
-                        console.print(f"  throughput: {result['throughput']}")
-                    if measure_latency:
-                        rate = args.rate or half_rate(result)
-                        result["latency"] = latency(loaded, rate, args.latency_s, args.poll_ms)
-                        console.print(f"  latency: {result['latency']}")
-                    alive()
+                    result["timeline"] = timeline_of(sampler.samples)
+                    console.print(f"  throughput: {result['throughput']}")
+                if measure_latency:
+                    rate = args.rate or latency_rate() or half_rate(result)
+                    result["latency"] = latency(
+                        loaded, rate, args.latency_s, args.poll_ms, args.tick_ms
+                    )
+                    console.print(f"  latency: {result['latency']}")
+                alive()
             if memory is not None:
                 result["taskmanager_memory"] = memory.stop()
             if measure_throughput and not args.no_replay:
@@ -1137,6 +1174,10 @@ def main() -> None:
     )
     parser.add_argument("--latency-s", type=float, default=45.0)
     parser.add_argument("--poll-ms", type=int, default=20, help="latency: visibility poll")
+    parser.add_argument("--tick-ms", type=int, default=50, help="latency: one append per tick")
+    parser.add_argument(
+        "--figures", default="pipeline", help="figures file name (a partial run: another name)"
+    )
     parser.add_argument(
         "--latency-in",
         default="thread",
@@ -1169,6 +1210,7 @@ def main() -> None:
     modes = ["thread", "process"] if args.exec_mode == "both" else [args.exec_mode]
     latency_in = {m for m in args.latency_in.split(",") if m}
     alone = argparse.Namespace(**{**vars(args), "job_only": True})
+    results: list[dict[str, Any]] = []  # the sweep's load is half the e2e rate measured first
     plans: list[Callable[[], dict[str, Any]]] = []
     if not (args.job_only or args.no_job_alone):
         # the job alone on one TaskManager (parallelism 1: one slot of one TaskManager), then
@@ -1190,16 +1232,17 @@ def main() -> None:
         plans.append(functools.partial(baseline_once, args, base, work))
     plans += [
         functools.partial(run_once, args, base, work, modes[0], ms, events=args.sweep_events,
-                          measure_throughput=False, measure_latency=True)
+                          measure_throughput=False, measure_latency=True,
+                          latency_rate=lambda: half_rate({"throughput": {
+                              "e2e_events_per_s": ratios(results)["e2e_eps"]}}))
         for ms in (int(x) for x in args.checkpoint_sweep.split(",") if x)
     ]  # fmt: skip
     n = {"events": args.events, "sweep_events": args.sweep_events, "modes": modes}
-    results: list[dict[str, Any]] = []
     for plan in plans:
         results.append(plan())
         # after every run: a run that breaks the process later leaves what was measured
         done = {"complete": len(results) == len(plans)}
-        out = write(base.home, "pipeline", n, {"runs": results, **ratios(results), **done})
+        out = write(base.home, args.figures, n, {"runs": results, **ratios(results), **done})
     report(results)
     summary = ratios(results)
     figures = Table(title="The issue's figures (ratios of this run only)")

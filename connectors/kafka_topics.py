@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec
 
+from hindsight.topics import SINKS, dlq_topic, sink_topic
+
 log = logging.getLogger("hindsight.kafka")
 
 # keep every record: by time and by size (the log is replayed from its first event)
@@ -42,6 +44,15 @@ class TopicSpec:
     name: str
     partitions: int
     config: Mapping[str, str] = field(default_factory=lambda: dict(KEEP_FOREVER))
+
+
+def job_output_topics(prefix: str, partitions: int) -> list[TopicSpec]:
+    """The topics a deployment's projection job writes: its dead letters and one per sink.
+    Made before the job (or its sink workers) start: a broker's auto-created topic has the
+    broker's retention and the new-partition race."""
+    return [TopicSpec(dlq_topic(prefix), partitions, DEAD_LETTERS)] + [
+        TopicSpec(sink_topic(name, prefix), partitions) for name in SINKS
+    ]
 
 
 class TopicNotReady(RuntimeError):

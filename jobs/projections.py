@@ -20,12 +20,7 @@ from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
 from connectors import clients
-from connectors.kafka_topics import (
-    DEAD_LETTERS,
-    MAX_DEAD_LETTER_BYTES,
-    TopicSpec,
-    ensure_topics,
-)
+from connectors.kafka_topics import MAX_DEAD_LETTER_BYTES, ensure_topics, job_output_topics
 from hindsight.settings import Settings, get_settings
 from hindsight.topics import dlq_topic, events_pattern, projection_job_name, sink_topic
 from jobs.dataflow import JobConfig, build
@@ -95,10 +90,7 @@ def main() -> None:
     )
 
     # the job's own topics exist, keep everything and are served before its sinks write
-    # (a broker's auto-created topic has the broker's retention and the new-partition race)
-    outputs = [TopicSpec(cfg.dlq_topic, s.kafka_partitions, DEAD_LETTERS)] + [
-        TopicSpec(t, s.kafka_partitions) for t in (cfg.es_topic, cfg.neo4j_topic)
-    ]
+    outputs = job_output_topics(s.kafka_topic_prefix, s.kafka_partitions)
     ensure_topics(clients.kafka_admin(s.kafka_bootstrap), outputs)
     conf = local_configuration(s) if args.local else Configuration()
     if args.exec_mode:

@@ -60,16 +60,17 @@ def test_a_sink_that_slows_as_its_read_models_grow_shows_it() -> None:
     progress, t = [], 0.0
     for consumed in range(100, 10_001, 100):
         t += 0.1 if consumed <= 2100 else 0.2
-        progress.append((t, consumed))
+        progress.append((t, consumed, consumed // 2))
     g = bp.growth_of(progress, records=10_000, events=100_000)
     assert g["window_records"] == 2000
     assert g["at_20k_outputs_per_s"] == pytest.approx(1000, rel=0.01)
     assert g["at_n_outputs_per_s"] == pytest.approx(500, rel=0.01)
     assert g["ratio_n_vs_20k"] == pytest.approx(0.5, rel=0.02)
+    assert g["at_n_written_per_s"] == pytest.approx(250, rel=0.02)  # half of them written
 
 
 def test_too_little_history_for_a_growth_figure_says_why() -> None:
-    g = bp.growth_of([(0.1, 10), (0.2, 20), (0.3, 30)], records=30, events=20_000)
+    g = bp.growth_of([(0.1, 10, 5), (0.2, 20, 9), (0.3, 30, 12)], records=30, events=20_000)
     assert "note" in g and "ratio_n_vs_20k" not in g
 
 
