@@ -180,6 +180,8 @@ SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes 
     "validator": ("make bench-validator", validator_rows),
     "store": ("make bench-store", store_rows),
     "pipeline": ("make bench-pipeline", pipeline_rows),
+    "pipeline-latency": ("make bench-latency", pipeline_rows),
+    "pipeline-job": ("make bench-job", pipeline_rows),
     "sinks": ("make bench-sinks", sinks_rows),
     "faults": ("make faults", faults_rows),
     "new-partitions": ("make bench-partitions", partitions_rows),
