@@ -979,6 +979,8 @@ def run_once(
                 if args.job_only:
                     result["job_alone"] = job_alone(loaded, sampler, t0, alive, args.timeout_s)
                     console.print(f"  job alone: {result['job_alone']}")
+                    if memory is not None:
+                        result["taskmanager_memory"] = memory.stop()
                     return result
                 done = wait_complete(
                     loaded,
@@ -1014,7 +1016,7 @@ def run_once(
                     )
                     console.print(f"  latency: {result['latency']}")
                 alive()
-            if memory is not None:
+            if memory is not None:  # the job has stopped: what follows runs no TaskManager
                 result["taskmanager_memory"] = memory.stop()
             if measure_throughput and not args.no_replay:
                 result["sink_replay"] = replay_sinks(s, probe, loaded.events)
