@@ -36,7 +36,7 @@ from entrypoints import bootstrap, namespace
 from entrypoints.sinks import build_worker
 from hindsight.plugins import load
 from hindsight.settings import REPO_ROOT, Settings
-from hindsight.topics import SINKS, sink_group, sink_topic
+from hindsight.topics import SINKS, events_pattern, projection_job_name, sink_group, sink_topic
 from pipelines.model import Output
 from pipelines.read_models import read_models
 from pipelines.reference import ReferenceProjector
@@ -220,10 +220,12 @@ def run(
     s: Settings,
     name: str,
     moment: Moment,
-    progress: Callable[[str], None] = lambda _m: None,
+    progress: Callable[[str, int, int], None] = lambda _what, _done, _total: None,
     timeout_s: float = 1800,
 ) -> Replay:
-    """Build replay NAME as of `moment` (the bounded job, both sinks) and return it complete."""
+    """Build replay NAME as of `moment` (the bounded job, both sinks) and return it complete.
+    `progress(what, done, total)`: log records the job has read (its offsets, committed on
+    checkpoints) of those up to the moment."""
     rs = settings_for(s, name)
     if get(s, name) is not None:
         raise ReplayError(f"replay name {name!r} is taken; drop it first "
@@ -241,20 +243,22 @@ def run(
     for t in threads:
         t.start()
     job = LocalJob(rs, args, _dir(s) / f"{name}-job.log")
+    reading = _Reading(s, rs, moment)
     try:
-        progress(f"the bounded job replays the log up to {moment.text}")
         deadline = time.monotonic() + timeout_s
         while (state := job.state()) != "FINISHED":
             if state != "RUNNING" or time.monotonic() > deadline:
                 raise RuntimeError(f"the replay job is {state}")
+            progress("replaying the log", *reading.now())
             time.sleep(1)
-        progress("the sink workers drain what it wrote")
+        progress("the sink workers write the last changes", reading.total, reading.total)
         # the job's last transaction is committed: every sink group reaches the topic's end
         while not all(_drained(rs, n) for n in SINKS):
             if time.monotonic() > deadline:
                 raise RuntimeError("the sink workers did not drain the replay's topics")
             time.sleep(0.5)
     finally:
+        reading.consumer.close()
         job.stop()
         for w in workers:
             w.stop()
@@ -279,6 +283,34 @@ def _counts(rs: Settings) -> tuple[int, int]:
             p=rs.neo4j_label_prefix,
         )
     return docs, int(records[0]["n"])
+
+
+class _Reading:
+    """How far the bounded job has read: its group's committed offsets on the live event
+    topics against each partition's stopping offset (its first record after the moment)."""
+
+    def __init__(self, s: Settings, rs: Settings, moment: Moment) -> None:
+        group = projection_job_name(rs.kafka_topic_prefix)  # the bounded job's own group
+        self.consumer = clients.kafka_consumer(s.kafka_bootstrap, group)
+        topics = self.consumer.list_topics(timeout=10).topics
+        pattern = re.compile(events_pattern(s.kafka_topic_prefix))
+        self.parts = [TopicPartition(name, p, moment.until_ms + 1)
+                      for name, meta in topics.items() if pattern.fullmatch(name)
+                      for p in meta.partitions]  # fmt: skip
+        stops = self.consumer.offsets_for_times(self.parts, timeout=10) if self.parts else []
+        self.stop: dict[tuple[str, int], int] = {}
+        for tp in stops:
+            _, end = self.consumer.get_watermark_offsets(tp, timeout=10)
+            self.stop[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else end
+        self.total = sum(self.stop.values())
+
+    def now(self) -> tuple[int, int]:
+        parts = [TopicPartition(tp.topic, tp.partition) for tp in self.parts]
+        done = 0
+        for tp in self.consumer.committed(parts, timeout=10) if parts else []:
+            if tp.offset >= 0:
+                done += min(tp.offset, self.stop[(tp.topic, tp.partition)])
+        return done, self.total
 
 
 def _drained(rs: Settings, sink: str, timeout_s: float = 10) -> bool:
