@@ -40,7 +40,7 @@ def test_replays_as_of_a_time_and_a_position_equal_the_reference_up_to_it(live: 
     time.sleep(0.05)
     run_direct(handler, commands, 500, batch_size=20)
     events = [e.to_dict() for e in handler.store.read_all(0, 10**6)]
-    placed = next(e for e in events if e["type"] == "OrderPlaced" and any(
+    placed = next(e for e in events if e["event_type"] == "OrderPlaced" and any(
         later["aggregate_id"] == e["aggregate_id"] for later in events
         if later["position"] > e["position"]))  # fmt: skip
     assert bootstrap.relay(s).run(until_caught_up=True).published == len(events)
