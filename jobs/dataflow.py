@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from orjson import dumps, loads
@@ -110,6 +111,11 @@ class JobConfig:
     # because a cluster's Python workers do not share the submitting shell's environment
     contracts_dirs: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    # a replay as of a moment (issue 14): the log up to what was recorded by `until_ms`
+    # (epoch ms, inclusive) and, if given, up to global position `until_position`; the source
+    # is then bounded and the job finishes once every partition has passed the moment
+    until_ms: int | None = None
+    until_position: int | None = None
 
 
 def _load(spec: str) -> Any:
@@ -125,11 +131,18 @@ class ValidateAndRoute(ProcessFunction):
     events, stage 1's, ...), fanned out by Java behind it."""
 
     def __init__(
-        self, job_name: str, stages_spec: str, contracts_dirs: tuple[str, ...] = ()
+        self,
+        job_name: str,
+        stages_spec: str,
+        contracts_dirs: tuple[str, ...] = (),
+        *,
+        until_ms: int | None = None,
+        until_position: int | None = None,
     ) -> None:
         self.job_name = job_name
         self.stages_spec = stages_spec
         self.contracts_dirs = contracts_dirs
+        self.until_ms, self.until_position = until_ms, until_position
 
     def open(self, runtime_context: RuntimeContext) -> None:
         from pathlib import Path
@@ -163,6 +176,8 @@ class ValidateAndRoute(ProcessFunction):
             # lists, not tuples: process mode's array coders take lists only
             yield ([record.decode()], *([] for _ in range(self.arrays)))
             return
+        if self.until_ms is not None and self._after_the_moment(result):
+            return  # a replay's bounded source stops per partition; this is the exact cut
         bundle: list[Any] = [[]]
         routed_any = False
         for projections in self.stages:
@@ -174,6 +189,13 @@ class ValidateAndRoute(ProcessFunction):
             routed_any = routed_any or bool(keys)
         if routed_any:
             yield tuple(bundle)
+
+    def _after_the_moment(self, event: dict[str, Any]) -> bool:
+        if self.until_position is not None and event["position"] > self.until_position:
+            return True
+        # the relay's record timestamp, computed the same way (hindsight.relay.Record)
+        recorded_ms = int(datetime.fromisoformat(event["recorded_at"]).timestamp() * 1000)
+        return self.until_ms is not None and recorded_ms > self.until_ms
 
 
 class FoldKeyedState(KeyedProcessFunction):
@@ -294,9 +316,20 @@ def source_ddl(cfg: JobConfig) -> str:
             'properties.group.id' = '{cfg.group_id}',
             'properties.isolation.level' = 'read_committed',
             'scan.startup.mode' = 'earliest-offset',
-            'scan.topic-partition-discovery.interval' = '5 s',
+            'scan.topic-partition-discovery.interval' = '5 s',{_bounded(cfg)}
             'format' = 'raw'
         )"""
+
+
+def _bounded(cfg: JobConfig) -> str:
+    """The source's end for a replay: each partition stops at its first record stamped after
+    the moment (the relay stamps every record with its event's recorded_at), so the job
+    finishes; the validator drops what a partition still holds past the position asked for."""
+    if cfg.until_ms is None:
+        return ""
+    return f"""
+            'scan.bounded.mode' = 'timestamp',
+            'scan.bounded.timestamp-millis' = '{cfg.until_ms + 1}',"""
 
 
 def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
@@ -309,7 +342,13 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
     stages: Sequence[Sequence[Any]] = _load(cfg.projections)
     validated = (
         records.process(
-            ValidateAndRoute(cfg.job_name, cfg.projections, cfg.contracts_dirs),
+            ValidateAndRoute(
+                cfg.job_name,
+                cfg.projections,
+                cfg.contracts_dirs,
+                until_ms=cfg.until_ms,
+                until_position=cfg.until_position,
+            ),  # fmt: skip
             output_type=validated_type(len(stages)),
         )
         .name("validate against data contracts, route to read-model keys")

@@ -68,6 +68,13 @@ def main() -> None:
     )
     parser.add_argument("--group-id", default=None)
     parser.add_argument(
+        "--events-prefix",
+        default=None,
+        help="read the event topics of this prefix (a replay reads the live log, writes its own)",
+    )
+    parser.add_argument("--until-ms", type=int, default=None, help="replay: recorded by (epoch ms)")
+    parser.add_argument("--until-position", type=int, default=None, help="replay: up to position")
+    parser.add_argument(
         "--exec-mode",
         choices=("thread", "process"),
         default=None,
@@ -78,7 +85,7 @@ def main() -> None:
 
     cfg = JobConfig(
         bootstrap=s.kafka_bootstrap,
-        topic_pattern=events_pattern(s.kafka_topic_prefix),
+        topic_pattern=events_pattern(args.events_prefix or s.kafka_topic_prefix),
         group_id=args.group_id or projection_job_name(s.kafka_topic_prefix),
         dlq_topic=dlq_topic(s.kafka_topic_prefix),
         es_topic=sink_topic("elasticsearch", s.kafka_topic_prefix),
@@ -87,7 +94,11 @@ def main() -> None:
         projections=args.projections or s.projections,
         contracts_dirs=tuple(str(d) for d in s.contracts_dirs),
         max_request_bytes=MAX_DEAD_LETTER_BYTES,
+        until_ms=args.until_ms,
+        until_position=args.until_position,
     )
+    if args.until_position is not None and args.until_ms is None:
+        parser.error("--until-position needs --until-ms (the recorded_at of that position)")
 
     # the job's own topics exist, keep everything and are served before its sinks write
     outputs = job_output_topics(s.kafka_topic_prefix, s.kafka_partitions)

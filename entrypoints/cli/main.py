@@ -16,6 +16,7 @@ from entrypoints.cli import domain as cli_domain
 from entrypoints.cli import job as cli_job
 from entrypoints.cli import ops as cli_ops
 from entrypoints.cli import query as cli_query
+from entrypoints.cli import replay as cli_replay
 from entrypoints.cli.contracts import contracts_app
 from hindsight.settings import get_settings
 from localstack import stack
@@ -35,6 +36,7 @@ def _mount_platform() -> None:
     app.command("search")(cli_query.search)
     app.command("demo")(cli_demo.demo)
     app.add_typer(cli_query.graph_app, name="graph")
+    app.add_typer(cli_replay.replay_app, name="replay")
     app.add_typer(cli_ops.relay_app, name="relay")
     app.add_typer(cli_ops.sink_app, name="sink")
     app.command("generate")(cli_ops.generate)

@@ -11,6 +11,7 @@ from rich.table import Table
 from commerce.read import graph as g
 from commerce.read import search as q
 from connectors import clients
+from entrypoints.replay import ReplayError, reading_at
 from hindsight.settings import Settings, get_settings
 
 console = Console()
@@ -23,6 +24,18 @@ def es_client(s: Settings) -> Any:
 
 def neo4j_driver(s: Settings) -> Any:
     return clients.neo4j_for(s)
+
+
+At = Annotated[str | None, typer.Option("--at", help="read replay NAME (`hindsight replay`)")]
+
+
+def _settings(at: str | None) -> Settings:
+    """The live read models, or a complete replay's."""
+    try:
+        return reading_at(get_settings(), at)
+    except ReplayError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        raise typer.Exit(2) from None
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
@@ -51,10 +64,11 @@ def search(
     customer: Annotated[str | None, typer.Option(help="orders: filter by customer id")] = None,
     max_price: Annotated[int | None, typer.Option(help="products: max price, cents")] = None,
     size: int = 10,
+    at: At = None,
 ) -> None:
     """Full-text search over products (default) or orders, with filters and facets."""
 
-    s = get_settings()
+    s = _settings(at)
     es = es_client(s)
     if orders:
         res = q.search_orders(
@@ -90,10 +104,10 @@ def search(
 
 
 @graph_app.command("orders")
-def graph_orders(customer_id: str) -> None:
+def graph_orders(customer_id: str, at: At = None) -> None:
     """A customer's orders and what was in them."""
 
-    s = get_settings()
+    s = _settings(at)
     with neo4j_driver(s) as d:
         rows = g.customer_orders(d, customer_id, label_prefix=s.neo4j_label_prefix)
     for r in rows:
@@ -104,20 +118,20 @@ def graph_orders(customer_id: str) -> None:
 
 
 @graph_app.command("together")
-def graph_together(product_id: str, limit: int = 10) -> None:
+def graph_together(product_id: str, limit: int = 10, at: At = None) -> None:
     """Products bought together with a product."""
 
-    s = get_settings()
+    s = _settings(at)
     with neo4j_driver(s) as d:
         rows = g.bought_together(d, product_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(_table(f"bought with {product_id}", rows, ["product_id", "name", "orders"]))
 
 
 @graph_app.command("similar")
-def graph_similar(customer_id: str, limit: int = 10) -> None:
+def graph_similar(customer_id: str, limit: int = 10, at: At = None) -> None:
     """Customers who bought the same products as a customer."""
 
-    s = get_settings()
+    s = _settings(at)
     with neo4j_driver(s) as d:
         rows = g.similar_customers(d, customer_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(

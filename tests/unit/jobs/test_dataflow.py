@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from commerce.read.projections import PROJECTIONS, STAGES
@@ -20,7 +21,9 @@ from jobs.dataflow import (
     NEO4J_FIELD,
     NEXT_FIELD,
     FoldKeyedState,
+    JobConfig,
     ValidateAndRoute,
+    source_ddl,
     stage_field,
 )
 from pipelines.reference import ReferenceProjector
@@ -64,8 +67,10 @@ class _Context:
         return _State(self.states, self.current)
 
 
-def _run(raws: list[bytes]) -> tuple[dict[tuple[str, str, str], dict[str, Any]], list[str]]:
-    validate = ValidateAndRoute("test-job", SPEC)
+def _run(
+    raws: list[bytes], **until: int | None
+) -> tuple[dict[tuple[str, str, str], dict[str, Any]], list[str]]:
+    validate = ValidateAndRoute("test-job", SPEC, **until)
     validate.open(_Context())
     folds, contexts = [], []
     for i in range(len(STAGES)):
@@ -117,3 +122,35 @@ def test_the_operators_fold_a_history_exactly_as_the_reference() -> None:
         k: (o.version, o.body) for k, o in want.items()
     }
     assert len(dead) == 1 and json.loads(dead[0])["reason"]
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def test_a_replay_as_of_a_moment_folds_exactly_the_events_recorded_by_then() -> None:
+    events = list(generated_history(1500))
+    raws = [json.dumps(e).encode() for e in events]
+    at = events[900]  # a moment inside the history, and a position inside it
+    by_time, _ = _run(raws, until_ms=_ms(at["recorded_at"]))
+    want = [e for e in events if _ms(e["recorded_at"]) <= _ms(at["recorded_at"])]
+    expected = ReferenceProjector(PROJECTIONS).feed(want).outputs()
+    assert {k: c["version"] for k, c in by_time.items()} == {
+        k: o.version for k, o in expected.items()
+    }
+    by_position, _ = _run(raws, until_ms=_ms(events[-1]["recorded_at"]),
+                          until_position=at["position"])  # fmt: skip
+    upto = ReferenceProjector(PROJECTIONS).feed(events[:901]).outputs()
+    assert {k: c["version"] for k, c in by_position.items()} == {
+        k: o.version for k, o in upto.items()
+    }
+    assert by_position != _run(raws)[0]  # the later events did change something
+
+
+def test_only_a_replay_bounds_the_source() -> None:
+    live = JobConfig(bootstrap="b:1", topic_pattern="p", projections=SPEC)
+    assert "scan.bounded" not in source_ddl(live)
+    replay = JobConfig(bootstrap="b:1", topic_pattern="p", projections=SPEC, until_ms=1000)
+    ddl = source_ddl(replay)
+    assert "'scan.bounded.mode' = 'timestamp'" in ddl
+    assert "'scan.bounded.timestamp-millis' = '1001'" in ddl  # the moment itself is included

@@ -275,3 +275,20 @@ def test_no_input_however_malformed_gives_a_500(
     else:
         r = client.post(path, content=json.dumps(body), headers=headers)
     assert r.status_code in (200, 404, 409, 422), r.text
+
+
+@pytest.mark.parametrize("path", ["/search/products", "/search/orders",
+                                  "/graph/customers/c1/orders",
+                                  "/graph/products/p1/bought-together",
+                                  "/graph/customers/c1/similar"])  # fmt: skip
+def test_an_unknown_replay_is_404_naming_at_and_the_complete_ones(
+    tmp_path: Path, path: str
+) -> None:
+    s = Settings(home=tmp_path)
+    client = TestClient(create_app(bootstrap.command_handler(s), settings=s))
+    # answered before any read model is asked: no server is needed to refuse it
+    r = client.get(path, params={"at": "nosuch"})
+    assert r.status_code == 404
+    body = r.json()
+    assert body["field"] == "at" and body["error"] == "unknown_replay"
+    assert "'nosuch'" in body["message"] and "complete: none" in body["message"]

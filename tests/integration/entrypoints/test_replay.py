@@ -1,0 +1,63 @@
+"""Read models as of a moment, on the real servers: a replay equals the reference projection
+of exactly the events up to that moment, in Elasticsearch and in Neo4j, beside the live ones.
+
+Two moments of one history: a time between two bursts of traffic, and the position of an
+order's first event (the replay must show the order as placed, not as it ended)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from entrypoints import bootstrap, parity, replay
+from entrypoints import namespace as ns
+from entrypoints.workload import run_direct
+from hindsight.settings import Settings
+
+pytestmark = pytest.mark.servers("kafka", "elasticsearch", "neo4j")
+
+
+@pytest.fixture
+def live(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
+    s = ns.private(settings, tmp_path, "replay").model_copy(update={"eventstore_backend": "sqlite"})
+    yield s
+    for r in replay.replays(s):
+        replay.drop(s, r.name)
+    ns.wipe(s)
+
+
+def test_replays_as_of_a_time_and_a_position_equal_the_reference_up_to_it(live: Settings) -> None:
+    s = live
+    handler = bootstrap.command_handler(s)
+    commands = handler.domain.workload(5, 1200)
+    run_direct(handler, commands, 500, batch_size=20)
+    time.sleep(0.05)
+    between = datetime.now(UTC)
+    time.sleep(0.05)
+    run_direct(handler, commands, 500, batch_size=20)
+    events = [e.to_dict() for e in handler.store.read_all(0, 10**6)]
+    placed = next(e for e in events if e["event_type"] == "OrderPlaced" and any(
+        later["aggregate_id"] == e["aggregate_id"] for later in events
+        if later["position"] > e["position"]))  # fmt: skip
+    assert bootstrap.relay(s).run(until_caught_up=True).published == len(events)
+
+    at_time = replay.parse_moment(between.isoformat(), s)
+    at_position = replay.parse_moment(str(placed["position"]), s)
+    for name, moment in (("mid", at_time), ("placed", at_position)):
+        done = replay.run(s, name, moment, timeout_s=600)
+        assert done.status == replay.COMPLETE and done.documents > 0
+        want = replay.expected_as_of(s, moment)
+        got = parity.read_model_parity(replay.settings_for(s, name), want)
+        assert got.equal, got.examples
+        assert got.checked > 0
+    # the two moments differ, and the later events are not in the earlier replay
+    assert replay.expected_as_of(s, at_time) != replay.expected_as_of(
+        s, replay.parse_moment(str(events[-1]["position"]), s)
+    )
+    listed = {r.name: r for r in replay.replays(s)}
+    assert set(listed) == {"mid", "placed"}
+    assert listed["placed"].position == placed["position"]
