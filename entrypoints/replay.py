@@ -14,6 +14,7 @@ reported complete) and `replay drop NAME` removes it with everything it wrote.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -159,7 +160,14 @@ def reading_at(s: Settings, name: str | None) -> Settings:
 def drop(s: Settings, name: str) -> None:
     if get(s, name) is None:
         raise ReplayError(f"no replay named {name!r}")
-    namespace.wipe(settings_for(s, name))
+    rs = settings_for(s, name)
+    namespace.wipe(rs)
+    groups = [projection_job_name(rs.kafka_topic_prefix),
+              *(sink_group(n, rs.kafka_topic_prefix) for n in SINKS)]  # fmt: skip
+    admin = clients.kafka_admin(rs.kafka_bootstrap)  # held: its futures die with it
+    for future in admin.delete_consumer_groups(groups, request_timeout=15).values():
+        with contextlib.suppress(KafkaException):  # a group that never committed is not there
+            future.result(30)
     (_dir(s) / f"{name}.json").unlink(missing_ok=True)
 
 
