@@ -47,12 +47,9 @@ import argparse
 import contextlib
 import functools
 import logging
-import os
 import shutil
 import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -80,13 +77,14 @@ from entrypoints import bootstrap
 from entrypoints import namespace as ns
 from entrypoints.cli.job import _rest, submit, wait_running
 from entrypoints.figures import write
+from entrypoints.local_job import LocalJob
 from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink
 from entrypoints.workload import run_direct
 from hindsight.commands import StateCache
 from hindsight.events import Envelope
 from hindsight.relay import OutboxRelay, topic_name
 from hindsight.retry import RetryPolicy, with_backoff
-from hindsight.settings import REPO_ROOT, Settings, get_settings
+from hindsight.settings import Settings, get_settings
 from hindsight.topics import SINKS, sink_topic
 from localstack.settings import stack_settings
 from pipelines.model import Output
@@ -150,30 +148,16 @@ def running_job(
         job_args += ["--parallelism", str(parallelism)]
     env = ns.env_of(s)
     if mode == "minicluster":
-        log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "jobs" / "projections.py"), "--local", *job_args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=REPO_ROOT,
-        )
+        local = LocalJob(s, job_args, s.home / "minicluster.log")
 
         def alive() -> None:
-            if proc.poll() is not None:
-                raise RuntimeError(f"mini-cluster job exited: see {s.home / 'minicluster.log'}")
+            if local.state() != "RUNNING":
+                raise RuntimeError(f"mini-cluster job exited: {local.state()}")
 
         try:
             yield alive
         finally:
-            os.killpg(proc.pid, 15)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
-            log.close()
+            local.stop()
         return
 
     job_id = ""

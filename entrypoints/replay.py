@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -34,9 +30,11 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicP
 from connectors import clients
 from connectors.kafka_topics import ensure_topics, job_output_topics
 from entrypoints import bootstrap, namespace
+from entrypoints.local_job import LocalJob
 from entrypoints.sinks import build_worker
+from hindsight.events import parse_time, record_time_ms
 from hindsight.plugins import load
-from hindsight.settings import REPO_ROOT, Settings
+from hindsight.settings import Settings
 from hindsight.topics import SINKS, events_pattern, projection_job_name, sink_group, sink_topic
 from pipelines.model import Output
 from pipelines.read_models import read_models
@@ -62,7 +60,7 @@ class Moment:
     text: str  # as the user gave it
 
     def includes(self, event: dict[str, Any]) -> bool:
-        recorded_ms = int(datetime.fromisoformat(event["recorded_at"]).timestamp() * 1000)
+        recorded_ms = record_time_ms(parse_time(event["recorded_at"]))
         if self.position is not None and event["position"] > self.position:
             return False
         return recorded_ms <= self.until_ms
@@ -91,7 +89,7 @@ def parse_moment(text: str, s: Settings, now: datetime | None = None) -> Moment:
                 raise ReplayError(f"--as-of {text}: position out of range; the log holds "
                                   f"positions 1..{last}")  # fmt: skip
             event = store.read_all(position, 1)[0]
-            ms = int(event.recorded_at.timestamp() * 1000)
+            ms = record_time_ms(event.recorded_at)
             return Moment(ms, position, text)
     try:
         at = datetime.fromisoformat(text)
@@ -101,7 +99,7 @@ def parse_moment(text: str, s: Settings, now: datetime | None = None) -> Moment:
     at = at if at.tzinfo else at.replace(tzinfo=UTC)
     if at > (now or datetime.now(UTC)):
         raise ReplayError(f"--as-of {text}: in the future; the log holds only the past")
-    return Moment(int(at.timestamp() * 1000), None, text)
+    return Moment(record_time_ms(at), None, text)
 
 
 def settings_for(s: Settings, name: str) -> Settings:
@@ -183,45 +181,6 @@ def expected_as_of(s: Settings, moment: Moment) -> dict[tuple[str, str, str], Ou
             projector.feed(e for e in (x.to_dict() for x in batch) if moment.includes(e))
             position = batch[-1].position + 1
     return projector.outputs()
-
-
-def events_up_to(s: Settings, moment: Moment) -> int:
-    with bootstrap.store(s) as store:
-        count, position = 0, 0
-        while batch := store.read_all(position, 5000):
-            count += sum(1 for x in batch if moment.includes(x.to_dict()))
-            position = batch[-1].position + 1
-    return count
-
-
-class LocalJob:
-    """The bounded job on a mini-cluster of its own, in a child process: it needs no slot of
-    the cluster (whose slots the live job holds) and ends when the replay is done."""
-
-    def __init__(self, rs: Settings, args: list[str], log: Path) -> None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        self.log = log
-        with open(log, "w") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "jobs" / "projections.py"), "--local", *args],
-                env=namespace.env_of(rs), cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-
-    def state(self) -> str:
-        rc = self.proc.poll()
-        if rc is None:
-            return "RUNNING"
-        return "FINISHED" if rc == 0 else f"FAILED (exit {rc}; see {self.log})"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 def run(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from hindsight.events import Envelope
+from hindsight.events import Envelope, record_time_ms
 from hindsight.retry import RetryPolicy
 from hindsight.topics import topic_name
 
@@ -124,7 +124,7 @@ class OutboxRelay:
             e.aggregate_id.encode(),
             e.to_json(),
             headers,
-            int(e.recorded_at.timestamp() * 1000),
+            record_time_ms(e.recorded_at),
         )
 
     def run_once(self) -> int:

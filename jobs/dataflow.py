@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from orjson import dumps, loads
@@ -44,6 +43,7 @@ from pyflink.table import StreamTableEnvironment
 
 from hindsight import topics
 from hindsight.contracts.validator import Invalid, dead_letter, default_validator, validator_for
+from hindsight.events import parse_time, record_time_ms
 from hindsight.plugins import load
 from pipelines.runtime import route_all, step
 
@@ -193,8 +193,7 @@ class ValidateAndRoute(ProcessFunction):
     def _after_the_moment(self, event: dict[str, Any]) -> bool:
         if self.until_position is not None and event["position"] > self.until_position:
             return True
-        # the relay's record timestamp, computed the same way (hindsight.relay.Record)
-        recorded_ms = int(datetime.fromisoformat(event["recorded_at"]).timestamp() * 1000)
+        recorded_ms = record_time_ms(parse_time(event["recorded_at"]))  # as the relay stamps it
         return self.until_ms is not None and recorded_ms > self.until_ms
 
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -26,6 +23,7 @@ from connectors.clients import producer_config
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import TopicSpec, ensure_topics
 from entrypoints import namespace as ns
+from entrypoints.local_job import LocalJob
 from hindsight.events import Envelope
 from hindsight.settings import Settings
 from hindsight.topics import sink_topic, topic_name
@@ -150,44 +148,28 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
     """The projection job, on a local mini-cluster or submitted to the standalone cluster.
     Yields a check that raises if the job has died (so a broken job fails fast)."""
     env = ns.env_of(s)
-    job = REPO / "jobs" / "projections.py"
     if mode.startswith("minicluster"):  # "minicluster-process": Python in Beam workers
         exec_mode = ["--exec-mode", "process"] if mode.endswith("-process") else []
-        log = open(s.home / "minicluster.log", "w")  # noqa: SIM115 - closed below
         # the mini-cluster's own Flink log stays with the test (kept by pytest for post-mortems)
         (s.home / "flink-log").mkdir(exist_ok=True)
         decoys = decoy_path(s.home / "decoy-jdk" / "bin")
-        proc = subprocess.Popen(
-            [sys.executable, str(job), "--local", *exec_mode],
-            env={
-                **env,
-                "FLINK_LOG_DIR": str(s.home / "flink-log"),
-                # a new machine's PATH: its first python and java are not the project's
-                "PATH": f"{decoys}{os.pathsep}{env.get('PATH', '')}",
-                "JAVA_HOME": str(decoys.parent),
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=REPO,
-        )
+        local = LocalJob(s, exec_mode, s.home / "minicluster.log", env={
+            "FLINK_LOG_DIR": str(s.home / "flink-log"),
+            # a new machine's PATH: its first python and java are not the project's
+            "PATH": f"{decoys}{os.pathsep}{env.get('PATH', '')}",
+            "JAVA_HOME": str(decoys.parent),
+        })  # fmt: skip
 
         def alive() -> None:
             used = sorted(p.name for p in decoys.glob("*.used"))
             assert not used, f"the job ran {used} from PATH instead of the project's own"
-            if proc.poll() is not None:
+            if local.state() != "RUNNING":
                 raise AssertionError(f"mini-cluster job exited: see {s.home / 'minicluster.log'}")
 
         try:
             yield alive
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            log.close()
+            local.stop()
     else:
         from entrypoints.cli.job import _rest, submit, wait_running
 
