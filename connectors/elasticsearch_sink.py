@@ -19,6 +19,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, BadRequestError
 
 from connectors import clients
+from connectors.positions import Durable, Mark, durable
 from connectors.sink_worker import (
     SINK_RETRY,
     InvalidOutput,
@@ -39,6 +40,66 @@ _RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 
 class _Retryable(Exception):
     """The whole request or some items failed in a way another attempt can fix."""
+
+
+POSITIONS_INDEX = "hindsight-positions"
+_POSITIONS_MAPPING = {
+    "properties": {
+        "position": {"type": "long"},
+        "subtask": {"type": "integer"},
+        "of": {"type": "integer"},
+        "saved_at": {"type": "double"},
+    }
+}
+
+
+class ElasticsearchPositions:
+    """The durable marks of one set of search read models (connectors.positions), one
+    document per writer subtask in `<prefix>hindsight-positions`, versioned by position so
+    an older mark never overwrites a newer one."""
+
+    def __init__(self, client: Any, alias_prefix: str = "") -> None:
+        self.client = client
+        self.index = f"{alias_prefix}{POSITIONS_INDEX}"
+
+    def ensure(self) -> None:
+        if self.client.indices.exists(index=self.index):
+            return
+        try:
+            self.client.indices.create(
+                index=self.index,
+                settings={"number_of_shards": 1, "number_of_replicas": 0},
+                mappings=_POSITIONS_MAPPING,
+            )
+        except BadRequestError as err:
+            if err.error != "resource_already_exists_exception":
+                raise
+
+    def save(self, marks: Sequence[Mark]) -> None:
+        ops: list[dict[str, Any]] = []
+        for d in durable(marks):
+            ops.append({"index": {"_index": self.index, "_id": f"{d.subtask}-of-{d.of}",
+                                  "version": d.position, "version_type": "external"}})  # fmt: skip
+            ops.append({"position": d.position, "subtask": d.subtask, "of": d.of,
+                        "saved_at": d.saved_at})  # fmt: skip
+        response = self.client.bulk(operations=ops)
+        for item in response["items"]:
+            status = item["index"]["status"]
+            if status >= 300 and status != 409:  # 409: a newer mark is there already
+                raise _Retryable(f"position not saved: {_reason(item['index'])}")
+
+    def load(self) -> list[Durable]:
+        """Real-time reads (no refresh needed): the documents as last written."""
+        try:
+            hits = self.client.search(index=self.index, size=1000, query={"match_all": {}},
+                                      version=False)["hits"]["hits"]  # fmt: skip
+        except ApiError as err:
+            if err.meta.status == 404:
+                return []
+            raise
+        return [Durable(int(h["_source"]["position"]), int(h["_source"]["subtask"]),
+                        int(h["_source"]["of"]), float(h["_source"]["saved_at"]))
+                for h in hits]  # fmt: skip
 
 
 class ElasticsearchSink:
@@ -72,6 +133,7 @@ class ElasticsearchSink:
         self.refresh = refresh
         # retries are ours (backoff, per-item): the client must not retry behind our back
         self.client = clients.elasticsearch(url, request_timeout_s=request_timeout_s, retries=False)
+        self.positions = ElasticsearchPositions(self.client, alias_prefix)
 
     def alias(self, target: str) -> str:
         return self.specs[target].alias_name(self.alias_prefix)
@@ -96,6 +158,7 @@ class ElasticsearchSink:
         sink_backoff(healthy, policy, (_Retryable,), what="elasticsearch health check")
         for target in self.specs:
             self._ensure_alias(target)
+        self.positions.ensure()
 
     def _ensure_alias(self, target: str) -> None:
         alias, index = self.alias(target), self.index(target)
@@ -183,6 +246,24 @@ class ElasticsearchSink:
             raise
         return result
 
+    def save_positions(self, marks: Sequence[Mark]) -> None:
+        """Refresh first: a position promises that its changes are *searchable*, and written
+        documents are not until a refresh (Elasticsearch's own comes every second). One
+        refresh per position step (about one a checkpoint) costs what the periodic one does."""
+
+        def attempt() -> None:
+            try:
+                self.client.indices.refresh(index=[self.alias(t) for t in self.specs])
+                self.positions.save(marks)
+            except (TransportConnectionError, ConnectionTimeout) as err:
+                raise _Retryable(str(err)) from err
+            except ApiError as err:
+                if err.meta.status in _RETRYABLE_STATUS:
+                    raise _Retryable(f"HTTP {err.meta.status}: {err.message}") from err
+                raise SinkError(f"positions refused: {err}") from err
+
+        sink_backoff(attempt, self.retry, (_Retryable,), what="elasticsearch positions")
+
     def _operations(self, outputs: Sequence[Output]) -> list[dict[str, Any]]:
         ops: list[dict[str, Any]] = []
         for o in outputs:
@@ -208,6 +289,7 @@ class ElasticsearchSink:
         """Delete this sink's indices (and so its aliases): test clean-up, rebuild drills."""
         for target in self.specs:
             self.client.indices.delete(index=self.index(target), ignore_unavailable=True)
+        self.client.indices.delete(index=self.positions.index, ignore_unavailable=True)
 
     def wait_searchable(self) -> None:
         """Make every write so far visible to search (tests; production relies on refresh)."""

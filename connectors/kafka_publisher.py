@@ -55,33 +55,45 @@ class Deliveries:
 class KafkaPublisher:
     def __init__(self, bootstrap: str, *, partitions: int = 4, timeout_s: float = 30.0) -> None:
         self.bootstrap = bootstrap
-        self.partitions = partitions
+        self.new_topic_partitions = partitions  # for topics it creates
         self.timeout_s = timeout_s
         self.producer = clients.kafka_producer(bootstrap, timeout_s=timeout_s)
         self.admin = clients.kafka_admin(bootstrap)
         self._known: set[str] = set()
+        self._partitions: dict[str, int] = {}
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         missing = [t for t in topics if t not in self._known]
         if not missing:
             return
-        specs = [TopicSpec(t, self.partitions, EVENT_LOG) for t in missing]
+        specs = [TopicSpec(t, self.new_topic_partitions, EVENT_LOG) for t in missing]
         ensure_topics(self.admin, specs, timeout_s=self.timeout_s)
         self._known.update(missing)
+
+    def partitions(self, topic: str) -> int:
+        """From the broker's metadata (a topic made elsewhere may have another count)."""
+        count = self._partitions.get(topic)
+        if count is None:
+            self.ensure_topics([topic])
+            meta = self.admin.list_topics(topic, timeout=self.timeout_s).topics[topic]
+            count = self._partitions[topic] = len(meta.partitions)
+        return count
 
     def publish(self, records: Sequence[Record]) -> None:
         self.ensure_topics(sorted({r[0] for r in records}))
         deliveries = Deliveries()
-        for topic, key, value, headers, timestamp_ms in records:
+        for topic, key, value, headers, timestamp_ms, partition in records:
+            where = {} if partition is None else {"partition": partition}
             while True:
                 try:
                     self.producer.produce(
                         topic,
                         value=value,
-                        key=key,
+                        key=key or None,
                         headers=list(headers.items()),
                         timestamp=timestamp_ms,
                         on_delivery=deliveries,
+                        **where,
                     )
                     break
                 except BufferError:  # local queue full: let deliveries drain

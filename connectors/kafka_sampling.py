@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from confluent_kafka import KafkaError, TopicPartition
 
 from connectors.clients import kafka_consumer
-from hindsight.topics import contract_test_group
+from hindsight.topics import contract_test_group, is_mark
 
 
 def sample_kafka(
@@ -52,6 +52,8 @@ def sample_kafka(
                         if msg.error().code() == KafkaError._PARTITION_EOF:
                             pending.discard(msg.partition())
                         continue
+                    if is_mark(msg.headers()):
+                        continue  # the relay's position mark: not an event
                     values.append(msg.value() or b"")
                     if on_message:
                         on_message()

@@ -17,6 +17,7 @@ from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
 from connectors import clients
+from connectors.positions import Durable, Mark, durable
 from connectors.sink_worker import (
     SINK_RETRY,
     InvalidOutput,
@@ -32,6 +33,44 @@ from pipelines.read_models import GraphPattern, InvalidRow
 log = logging.getLogger("hindsight.sink.neo4j")
 
 _RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, OSError)
+
+
+POSITION_LABEL = "ReadModelPosition"
+
+
+class Neo4jPositions:
+    """The durable marks of one graph (connectors.positions): a node per writer subtask,
+    `(:<prefix>ReadModelPosition {subtask, of, position, saved_at})`, raised only."""
+
+    def __init__(self, driver: Driver, label_prefix: str = "", database: str | None = None) -> None:
+        self.driver, self.database = driver, database
+        self.label = f"{label_prefix}{POSITION_LABEL}"
+
+    def constraint(self) -> str:
+        return (f"CREATE CONSTRAINT {self.label}_key IF NOT EXISTS FOR (p:{self.label}) "
+                "REQUIRE (p.subtask, p.of) IS UNIQUE")  # fmt: skip
+
+    def drop_constraint(self) -> str:
+        return f"DROP CONSTRAINT {self.label}_key IF EXISTS"
+
+    def save(self, marks: Sequence[Mark]) -> None:
+        rows = [{"subtask": d.subtask, "of": d.of, "position": d.position, "saved_at": d.saved_at}
+                for d in durable(marks)]  # fmt: skip
+        self.driver.execute_query(
+            f"UNWIND $rows AS r MERGE (p:{self.label} {{subtask: r.subtask, of: r.of}}) "
+            "WITH p, r WHERE coalesce(p.position, -1) < r.position "
+            "SET p.position = r.position, p.saved_at = r.saved_at",
+            rows=rows,
+            database_=self.database,
+        )
+
+    def load(self) -> list[Durable]:
+        records, _, _ = self.driver.execute_query(
+            f"MATCH (p:{self.label}) RETURN p.position AS position, p.subtask AS subtask, "
+            "p.of AS of, p.saved_at AS saved_at",
+            database_=self.database,
+        )
+        return [Durable(r["position"], r["subtask"], r["of"], r["saved_at"]) for r in records]
 
 
 class Neo4jSink:
@@ -64,6 +103,7 @@ class Neo4jSink:
             uri, auth, max_transaction_retry_time=5.0, connection_timeout=5.0
         )
         self._statements = {t: p.statement(label_prefix) for t, p in self.patterns.items()}
+        self.positions = Neo4jPositions(self.driver, label_prefix, database)
 
     # ------------------------------------------------------------------ start-up
 
@@ -75,7 +115,7 @@ class Neo4jSink:
         wanted = dict.fromkeys(
             s for p in self.patterns.values() for s in p.constraint_statements(self.label_prefix)
         )
-        for statement in wanted:
+        for statement in [*wanted, self.positions.constraint()]:
             self.driver.execute_query(statement, database_=self.database)
 
     # ------------------------------------------------------------------ writing
@@ -136,6 +176,11 @@ class Neo4jSink:
         result.skipped_stale = total - applied
         return result
 
+    def save_positions(self, marks: Sequence[Mark]) -> None:
+        """Committed is visible in Neo4j: no refresh to wait for."""
+        sink_backoff(lambda: self.positions.save(marks), self.retry, _RETRYABLE,
+                     what="neo4j positions")  # fmt: skip
+
     def close(self) -> None:
         self.driver.close()
 
@@ -144,6 +189,7 @@ class Neo4jSink:
     def drop(self) -> None:
         """Delete this sink's nodes and constraints (only meaningful with a label prefix)."""
         labels = sorted({label for p in self.patterns.values() for label, _ in p.unique})
+        labels.append(POSITION_LABEL)
         with self.driver.session(database=self.database) as session:
             for label in labels:
                 # CALL ... IN TRANSACTIONS needs an auto-commit transaction: session.run
@@ -153,5 +199,5 @@ class Neo4jSink:
                 ).consume()
             drops = (s for p in self.patterns.values() for s in p.drop_constraint_statements(
                 self.label_prefix))  # fmt: skip
-            for statement in dict.fromkeys(drops):
+            for statement in [*dict.fromkeys(drops), self.positions.drop_constraint()]:
                 session.run(statement).consume()

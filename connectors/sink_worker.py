@@ -40,6 +40,7 @@ from confluent_kafka import (
 
 from connectors import clients
 from connectors.freshness import FreshnessLog
+from connectors.positions import Mark, latest_marks, parse_mark
 from hindsight import topics
 from hindsight.contracts import dead_letter
 from hindsight.retry import RetryPolicy, with_backoff
@@ -92,6 +93,11 @@ class Sink(Protocol):
         ...
 
     def write(self, outputs: Sequence[Output]) -> WriteResult: ...
+
+    def save_positions(self, marks: Sequence[Mark]) -> None:
+        """Record in the store that everything before these marks is durable (and, for a
+        store that needs it, visible): connectors.positions. Raises like `write`."""
+        ...
 
     def elements(self, target: str) -> Iterable[str]:
         """The read-model elements (index alias, labels, relationship types) an output of
@@ -204,6 +210,8 @@ class SinkStats:
     last_flush_ms: float = 0.0
     last_batch: int = 0
     lag: int = 0
+    marks: int = 0  # position marks made durable
+    last_mark: int = 0  # the highest of them (this worker's partitions only)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -310,7 +318,12 @@ class SinkWorker:
         outputs: list[Output] = []
         dead: list[tuple[Message, str]] = []
         by_output: dict[int, Message] = {}
+        marks: list[Mark] = []
         for msg in batch:
+            mark = parse_mark(msg.value())
+            if mark is not None:
+                marks.append(mark)
+                continue
             try:
                 output = parse_output(msg.value(), self.sink)
             except InvalidOutput as err:
@@ -322,11 +335,18 @@ class SinkWorker:
                 continue
             by_output[id(output)] = msg
             outputs.append(output)
-        result = self._write_patiently(outputs) if outputs else WriteResult()
+        result = (
+            self._patiently(lambda: self.sink.write(outputs), len(outputs))
+            if outputs
+            else WriteResult()
+        )
         for output, reason in result.rejected:
             dead.append((by_output[id(output)], f"rejected by {self.sink.name}: {reason}"))
         if dead:
             self._dead_letter(dead)
+        if marks:  # after the writes: a saved mark promises everything before it
+            marks = latest_marks(marks)
+            self._patiently(lambda: self.sink.save_positions(marks), len(batch))
         self._commit(batch)
         if self._freshness is not None and outputs:
             self._observe_freshness(outputs, by_output)
@@ -341,9 +361,12 @@ class SinkWorker:
         s.last_flush_ms = elapsed_ms
         s.last_batch = len(batch)
         s.lag = self._lag()
+        if marks:
+            s.marks += len(marks)
+            s.last_mark = max(s.last_mark, *(m.position for m in marks))
         log.info(
             "sink %s flushed %d records (%d written, %d stale, %d dead-lettered) in %.1f ms, "
-            "lag %d",
+            "lag %d, position %d",
             self.sink.name,
             len(batch),
             result.written,
@@ -351,6 +374,7 @@ class SinkWorker:
             len(dead),
             elapsed_ms,
             s.lag,
+            s.last_mark,
         )
 
     def _observe_freshness(self, outputs: list[Output], by_output: dict[int, Message]) -> None:
@@ -372,8 +396,9 @@ class SinkWorker:
         except OSError as err:  # a metric; never fail a flush over it
             log.warning("sink %s: freshness not saved: %s", self.sink.name, err)
 
-    def _write_patiently(self, outputs: list[Output]) -> WriteResult:
-        """`sink.write`, retried for as long as the server is unavailable and we are running.
+    def _patiently(self, call: Callable[[], T], size: int) -> T:
+        """`call` (a write to the sink), retried for as long as the server is unavailable and
+        we are running.
 
         The partitions are paused meanwhile and the consumer keeps polling, so the group does
         not evict this member (max.poll.interval.ms) and nothing new is fetched."""
@@ -385,11 +410,11 @@ class SinkWorker:
         try:
             while True:
                 try:
-                    result = self.sink.write(outputs)
+                    result = call()
                     if paused:
                         log.warning("sink %s available again after %.1f s; the kept batch of %d "
                                     "is written, catching up", self.sink.name,
-                                    time.monotonic() - outage_from, len(outputs))  # fmt: skip
+                                    time.monotonic() - outage_from, size)  # fmt: skip
                     return result
                 except SinkUnavailable as err:
                     if self._stop.is_set():
@@ -401,7 +426,7 @@ class SinkWorker:
                         consumer.pause(paused)
                     delay = next(delays)
                     log.error("sink %s unavailable (%s); batch of %d kept, retry in %.1f s",
-                              self.sink.name, err, len(outputs), delay)  # fmt: skip
+                              self.sink.name, err, size, delay)  # fmt: skip
                     deadline = time.monotonic() + delay
                     while time.monotonic() < deadline and not self._stop.is_set():
                         consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))

@@ -6,6 +6,14 @@ every record in it was acknowledged (idempotent producer, acks=all), so a crash 
 re-publishes at most the unconfirmed batch — duplicates, never gaps. Consumers drop a
 duplicate by its (aggregate id, version). Per-aggregate order holds because the key is the
 aggregate id (one partition per aggregate) and the producer keeps order per partition.
+
+Position marks: after a confirmed batch (at most every `mark_every_s`, and always once it has
+caught up) the relay writes one mark on every partition of every event topic: "every event up
+to position N is before me on this partition". A partition's position alone says nothing of
+the others (an idle one may still be about to receive an old position), so a reader that
+needs "everything up to N has been read" (read-your-writes: the projection job's frontier)
+waits until every partition has passed a mark of N or later. Marks carry MARK_HEADER and
+are not events.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from typing import NamedTuple, Protocol
 
 from hindsight.events import Envelope, record_time_ms
 from hindsight.retry import RetryPolicy
-from hindsight.topics import topic_name
+from hindsight.topics import MARK_HEADER, topic_name
 
 log = logging.getLogger("hindsight.relay")
 
@@ -36,12 +44,21 @@ class Record(NamedTuple):
     value: bytes
     headers: dict[str, str]
     timestamp_ms: int
+    partition: int | None = None  # None: by key; a position mark names its partition
+
+
+def mark_value(position: int) -> bytes:
+    return b'{"relayed_through":%d}' % position
 
 
 class Publisher(Protocol):
     """Where the relay sends events. `publish` returns only when all were acknowledged."""
 
     def ensure_topics(self, topics: Sequence[str]) -> None: ...
+
+    def partitions(self, topic: str) -> int:
+        """How many partitions `topic` has (a position mark goes to each)."""
+        ...
 
     def publish(self, records: Sequence[Record]) -> None:
         """Records in order; raises if any record was not acknowledged."""
@@ -101,6 +118,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         topic_prefix: str = "hindsight",
         domains: Sequence[str] = (),
+        mark_every_s: float = 0.2,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -111,6 +129,10 @@ class OutboxRelay:
         self.stats = RelayStats(position=checkpoint.load())
         # every domain's topic, made ready (and an existing one's retention checked) at start
         self.topics = [topic_name(d, topic_prefix) for d in domains]
+        self.mark_every_s = mark_every_s
+        self._marked = 0  # the position of the last marks (none yet since this start)
+        self._marked_at = 0.0
+        self._last_ms: int | None = None  # record time of the event at stats.position
 
     def record(self, e: Envelope) -> Record:
         headers = {
@@ -131,15 +153,44 @@ class OutboxRelay:
         """Publish one batch after the checkpoint; returns how many events it published."""
         batch = self.store.read_all(from_position=self.stats.position + 1, limit=self.batch_size)
         if not batch:
+            if self._marked < self.stats.position:  # caught up: say so on every partition
+                self.publish_marks()
             return 0
         self.publisher.publish([self.record(e) for e in batch])
         last = batch[-1].position
         self.checkpoint.save(last)
         self.stats.position = last
+        self._last_ms = record_time_ms(batch[-1].recorded_at)
         self.stats.published += len(batch)
         self.stats.batches += 1
         log.info("relay: published %d events up to position %d", len(batch), last)
+        if time.monotonic() - self._marked_at >= self.mark_every_s:
+            self.publish_marks()
         return len(batch)
+
+    def marks(self) -> list[Record]:
+        """One mark of the confirmed position per partition of every event topic. Stamped
+        with that event's record time, not now: a replay's bounded source stops at the first
+        record stamped after its moment, and a later stamp would stop it before events
+        recorded earlier than the mark was written."""
+        position = self.stats.position
+        if self._last_ms is None:
+            at = self.store.read_all(from_position=position, limit=1)
+            self._last_ms = record_time_ms(at[0].recorded_at) if at else 0
+        headers = {"position": str(position), MARK_HEADER: "relayed"}
+        value = mark_value(position)
+        return [
+            Record(topic, b"", value, headers, self._last_ms, partition)
+            for topic in self.topics
+            for partition in range(self.publisher.partitions(topic))
+        ]
+
+    def publish_marks(self) -> None:
+        """Checked like events: a mark lost would hold every reader's frontier back."""
+        if not self.topics or self.stats.position == 0:
+            return
+        self.publisher.publish(self.marks())
+        self._marked, self._marked_at = self.stats.position, time.monotonic()
 
     def run(
         self,

@@ -10,6 +10,7 @@ read `sink(...)` in `sink_group(...)` and dead-letter to `dlq`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from hindsight.contracts.ports import Port
 
@@ -17,6 +18,18 @@ DEFAULT_PREFIX = "hindsight"
 
 # the sinks the projection job stages changes for, one topic each
 SINKS = ("elasticsearch", "neo4j")
+
+# A header the relay sets on its position marks: records on every partition of every event
+# topic saying "every event up to position N is on the log before me" (the value is
+# `{"relayed_through": N}`). They are not events: a consumer of the event topics skips a
+# record that carries this header. The projection job turns them into its watermark, the
+# frontier of positions it has folded (see hindsight.relay and jobs/dataflow.py).
+MARK_HEADER = "hindsight-mark"
+
+
+def is_mark(headers: Iterable[tuple[str, bytes | None]] | None) -> bool:
+    """Whether a record with these headers (as a Kafka client lists them) is a position mark."""
+    return any(key == MARK_HEADER for key, _ in headers or ())
 
 
 def topic_name(domain: str, prefix: str = DEFAULT_PREFIX) -> str:

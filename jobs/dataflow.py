@@ -1,6 +1,6 @@
 """The projection dataflow: Kafka event log -> contract validation -> keyed folds -> sinks.
 
-    read event log (Kafka, offsets in checkpoints, event-time watermarks)
+    read event log (Kafka, offsets in checkpoints; the watermark is the log position)
       -> validate against data contracts, route to read-model keys for every stage at once
          (Python: ONE record out per event, a bundle)
       -> fan the bundle out (Java): invalid events -> dead-letter topic; stage i's events
@@ -8,6 +8,8 @@
          out per fold, a bundle; stage i + 1 also folds what stage i's folds emit for it)
       -> fan out (Java): Elasticsearch changes / Neo4j changes, each to its own topic with
          Flink's exactly-once KafkaSink; the next stage's events to its key-by
+      -> before each sink topic's writer, a position mark whenever the watermark rises: the
+         frontier of the log every change before it covers (read-your-writes)
 
 The sink workers (connectors/sink_worker.py) read those topics `read_committed` and write
 Elasticsearch and Neo4j in parallel with version-guarded upserts, committing their offsets
@@ -33,13 +35,18 @@ from typing import Any
 from orjson import dumps, loads
 from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
+from pyflink.common.watermark_strategy import WatermarkStrategy
 from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
-from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
+from pyflink.datastream.connectors.kafka import (
+    KafkaOffsetsInitializer,
+    KafkaRecordSerializationSchema,
+    KafkaSink,
+    KafkaSource,
+)
 from pyflink.datastream.functions import KeyedProcessFunction, ProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
-from pyflink.table import StreamTableEnvironment
 
 from hindsight import topics
 from hindsight.contracts.validator import Invalid, dead_letter, default_validator, validator_for
@@ -104,7 +111,6 @@ class JobConfig:
     es_topic: str = topics.sink_topic("elasticsearch")
     neo4j_topic: str = topics.sink_topic("neo4j")
     job_name: str = topics.projection_job_name()
-    out_of_orderness_s: int = 5
     transaction_timeout_ms: int = 600_000
     max_request_bytes: int = 1024 * 1024  # the producers' largest request (Kafka's default)
     # where the validator's contracts live; carried here, not read from the workers' settings,
@@ -297,46 +303,60 @@ def _kafka_sink(cfg: JobConfig, topic: str, tx_prefix: str) -> KafkaSink:
     )
 
 
-def source_ddl(cfg: JobConfig) -> str:
-    pattern = cfg.topic_pattern.replace("'", "''")  # SQL literals escape only quotes
-    lag = cfg.out_of_orderness_s
-    return f"""
-        CREATE TEMPORARY TABLE event_log (
-            `value` BYTES,
-            `topic` STRING METADATA VIRTUAL,
-            `partition` INT METADATA VIRTUAL,
-            `offset` BIGINT METADATA VIRTUAL,
-            `appended_at` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
-            WATERMARK FOR `appended_at` AS `appended_at` - INTERVAL '{lag}' SECOND
-        ) WITH (
-            'connector' = 'kafka',
-            'topic-pattern' = '{pattern}',
-            'properties.bootstrap.servers' = '{cfg.bootstrap}',
-            'properties.group.id' = '{cfg.group_id}',
-            'properties.isolation.level' = 'read_committed',
-            'scan.startup.mode' = 'earliest-offset',
-            'scan.topic-partition-discovery.interval' = '5 s',{_bounded(cfg)}
-            'format' = 'raw'
-        )"""
+def source_properties(cfg: JobConfig) -> dict[str, str]:
+    """The Kafka consumer settings of the event log's source beyond topics and offsets."""
+    return {
+        "isolation.level": "read_committed",
+        "partition.discovery.interval.ms": "5000",  # a new domain's topic joins within 5 s
+    }
 
 
-def _bounded(cfg: JobConfig) -> str:
-    """The source's end for a replay: each partition stops at its first record stamped after
-    the moment (the relay stamps every record with its event's recorded_at), so the job
-    finishes; the validator drops what a partition still holds past the position asked for."""
-    if cfg.until_ms is None:
-        return ""
-    return f"""
-            'scan.bounded.mode' = 'timestamp',
-            'scan.bounded.timestamp-millis' = '{cfg.until_ms + 1}',"""
+def stopping_timestamp(cfg: JobConfig) -> int | None:
+    """A replay's end: each partition stops at its first record stamped after the moment
+    (the relay stamps every record with its event's recorded_at), so the job finishes; the
+    validator drops what a partition still holds past the position asked for."""
+    return None if cfg.until_ms is None else cfg.until_ms + 1  # the moment itself included
+
+
+def event_log(env: StreamExecutionEnvironment, cfg: JobConfig) -> DataStream:
+    """The event topics as Rows (value, topic, partition, offset), offsets in checkpoints.
+
+    The watermark is the log position per partition (hindsight.flink.PositionWatermarks,
+    taken from the relay's `position` header and its position marks): the frontier of
+    positions every operator has passed, which PositionMarks writes into the sink topics.
+    The records keep Kafka's record time (the event's recorded_at) as their timestamp."""
+    gateway = get_gateway()
+    operators = gateway.jvm.hindsight.flink
+    builder = (
+        KafkaSource.builder()
+        .set_bootstrap_servers(cfg.bootstrap)
+        .set_topic_pattern(cfg.topic_pattern)
+        .set_group_id(cfg.group_id)
+        .set_starting_offsets(KafkaOffsetsInitializer.earliest())
+    )
+    for key, value in source_properties(cfg).items():
+        builder.set_property(key, value)
+    until = stopping_timestamp(cfg)
+    if until is not None:
+        builder.set_bounded(KafkaOffsetsInitializer.timestamp(until))
+    builder._j_builder.setDeserializer(operators.EventLogRecords())  # raw bytes + position
+    watermarks = WatermarkStrategy(operators.PositionWatermarks.strategy())
+    records = env.from_source(builder.build(), watermarks, "event log (Kafka)").uid("event-log")
+    events = records._j_data_stream.flatMap(operators.EventsOnly())
+    return DataStream(events).name("events (position marks dropped)").uid("events-only")
+
+
+def position_marks(stream: DataStream, name: str, uid: str) -> DataStream:
+    """`stream` with a mark of the watermark (a log position) after the changes it covers
+    (hindsight.flink.PositionMarks), chained in front of the sink topic's writer."""
+    j_type = Types.STRING().get_java_type_info()
+    operator = get_gateway().jvm.hindsight.flink.PositionMarks()
+    return DataStream(stream._j_data_stream.transform(name, j_type, operator)).uid(uid)
 
 
 def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
     """Add the whole projection dataflow to `env`; every operator is named as in the design."""
-    t_env = StreamTableEnvironment.create(env)
-    t_env.execute_sql(source_ddl(cfg))
-    table = t_env.sql_query("SELECT `value`, `topic`, `partition`, `offset` FROM event_log")
-    records = t_env.to_data_stream(table)
+    records = event_log(env, cfg)
 
     stages: Sequence[Sequence[Any]] = _load(cfg.projections)
     validated = (
@@ -393,6 +413,8 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
 
     es = es_streams[0].union(*es_streams[1:]) if len(es_streams) > 1 else es_streams[0]
     neo = neo_streams[0].union(*neo_streams[1:]) if len(neo_streams) > 1 else neo_streams[0]
+    es = position_marks(es, "position marks (Elasticsearch)", "marks-es")
+    neo = position_marks(neo, "position marks (Neo4j)", "marks-neo4j")
     es.sink_to(_kafka_sink(cfg, cfg.es_topic, f"{cfg.job_name}-es")).name(
         "Elasticsearch changes (exactly-once to Kafka, flushed on checkpoint)"
     ).uid("es-sink")

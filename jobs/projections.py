@@ -58,6 +58,14 @@ def local_configuration(s: Settings) -> Configuration:
     return conf
 
 
+def cluster_configuration(s: Settings) -> Configuration:
+    """What a submission to the standalone cluster adds to the cluster's own configuration:
+    the job's Java operators, shipped with the job (the cluster's lib holds no copy)."""
+    conf = Configuration()
+    conf.set_string("pipeline.jars", operators_jar(stack_settings(s)).as_uri())
+    return conf
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
@@ -103,7 +111,7 @@ def main() -> None:
     # the job's own topics exist, keep everything and are served before its sinks write
     outputs = job_output_topics(s.kafka_topic_prefix, s.kafka_partitions)
     ensure_topics(clients.kafka_admin(s.kafka_bootstrap), outputs)
-    conf = local_configuration(s) if args.local else Configuration()
+    conf = local_configuration(s) if args.local else cluster_configuration(s)
     if args.exec_mode:
         conf.set_string("python.execution-mode", args.exec_mode)
     conf.set_string("execution.checkpointing.interval", f"{args.checkpoint_interval_ms} ms")

@@ -19,9 +19,9 @@ SOURCES = REPO_ROOT / "jobs" / "java"
 JAR = "hindsight-job-operators.jar"
 
 
-def ensure(home: Path, java17_home: Path, flink_lib: Path) -> Path:
+def ensure(home: Path, java17_home: Path, flink_lib: Path, connectors: Path) -> Path:
     """The operators' jar under `home`, (re)built with that JDK against the jars in
-    `flink_lib` when a source changed."""
+    `flink_lib` and `connectors` (the Kafka source's deserializer) when a source changed."""
     sources = sorted(SOURCES.rglob("*.java"))
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
     target = home / "lib" / "job-operators"
@@ -33,7 +33,7 @@ def ensure(home: Path, java17_home: Path, flink_lib: Path) -> Path:
     classes = target / "classes"
     classes.mkdir(parents=True)
     compiled = subprocess.run(
-        [str(jdk / "javac"), "-nowarn", "--release", "17", "-cp", f"{flink_lib}/*",
+        [str(jdk / "javac"), "-nowarn", "--release", "17", "-cp", f"{flink_lib}/*:{connectors}/*",
          "-d", str(classes), *map(str, sources)],
         capture_output=True,
         text=True,

@@ -11,6 +11,13 @@ from rich.table import Table
 from commerce.read import graph as g
 from commerce.read import search as q
 from connectors import clients
+from entrypoints import bootstrap
+from entrypoints.read_positions import (
+    DEFAULT_WAIT_S,
+    Behind,
+    BeyondTheLog,
+    ReadModelPositions,
+)
 from entrypoints.replay import ReplayError, reading_at
 from hindsight.settings import Settings, get_settings
 
@@ -27,6 +34,34 @@ def neo4j_driver(s: Settings) -> Any:
 
 
 At = Annotated[str | None, typer.Option("--at", help="read replay NAME (`hindsight replay`)")]
+MinPosition = Annotated[
+    int | None,
+    typer.Option(
+        "--min-position",
+        min=0,
+        help="first wait until the read model holds every event up to this position "
+        "(a command's answer carries it): read your own writes",
+    ),
+]
+WaitS = Annotated[float, typer.Option("--wait-s", min=0.1, help="how long --min-position waits")]
+
+
+def positions(s: Settings) -> ReadModelPositions:
+    return ReadModelPositions(
+        s, bootstrap.store(get_settings()), lambda: es_client(s), lambda: neo4j_driver(s)
+    )
+
+
+def _wait(s: Settings, stores: list[str], min_position: int | None, wait_s: float) -> None:
+    """Exit 2 for a position past the log's end, 3 when a store stays behind."""
+    try:
+        positions(s).wait(stores, min_position, wait_s)
+    except BeyondTheLog as err:
+        console.print(f"[bold red]error:[/] --min-position: {err}")
+        raise typer.Exit(2) from None
+    except Behind as err:
+        console.print(f"[bold red]not yet:[/] {err}")
+        raise typer.Exit(3) from None
 
 
 def _settings(at: str | None) -> Settings:
@@ -65,10 +100,13 @@ def search(
     max_price: Annotated[int | None, typer.Option(help="products: max price, cents")] = None,
     size: int = 10,
     at: At = None,
+    min_position: MinPosition = None,
+    wait_s: WaitS = DEFAULT_WAIT_S,
 ) -> None:
     """Full-text search over products (default) or orders, with filters and facets."""
 
     s = _settings(at)
+    _wait(s, ["elasticsearch"], min_position, wait_s)
     es = es_client(s)
     if orders:
         res = q.search_orders(
@@ -104,10 +142,16 @@ def search(
 
 
 @graph_app.command("orders")
-def graph_orders(customer_id: str, at: At = None) -> None:
+def graph_orders(
+    customer_id: str,
+    at: At = None,
+    min_position: MinPosition = None,
+    wait_s: WaitS = DEFAULT_WAIT_S,
+) -> None:
     """A customer's orders and what was in them."""
 
     s = _settings(at)
+    _wait(s, ["neo4j"], min_position, wait_s)
     with neo4j_driver(s) as d:
         rows = g.customer_orders(d, customer_id, label_prefix=s.neo4j_label_prefix)
     for r in rows:
@@ -118,22 +162,53 @@ def graph_orders(customer_id: str, at: At = None) -> None:
 
 
 @graph_app.command("together")
-def graph_together(product_id: str, limit: int = 10, at: At = None) -> None:
+def graph_together(
+    product_id: str,
+    limit: int = 10,
+    at: At = None,
+    min_position: MinPosition = None,
+    wait_s: WaitS = DEFAULT_WAIT_S,
+) -> None:
     """Products bought together with a product."""
 
     s = _settings(at)
+    _wait(s, ["neo4j"], min_position, wait_s)
     with neo4j_driver(s) as d:
         rows = g.bought_together(d, product_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(_table(f"bought with {product_id}", rows, ["product_id", "name", "orders"]))
 
 
 @graph_app.command("similar")
-def graph_similar(customer_id: str, limit: int = 10, at: At = None) -> None:
+def graph_similar(
+    customer_id: str,
+    limit: int = 10,
+    at: At = None,
+    min_position: MinPosition = None,
+    wait_s: WaitS = DEFAULT_WAIT_S,
+) -> None:
     """Customers who bought the same products as a customer."""
 
     s = _settings(at)
+    _wait(s, ["neo4j"], min_position, wait_s)
     with neo4j_driver(s) as d:
         rows = g.similar_customers(d, customer_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(
         _table(f"customers like {customer_id}", rows, ["customer_id", "shared", "overlap"])
     )
+
+
+def status(
+    min_position: MinPosition = None,
+    wait_s: WaitS = DEFAULT_WAIT_S,
+    at: At = None,
+) -> None:
+    """Each read model's position along the log, and its lag in events and seconds."""
+    s = _settings(at)
+    _wait(s, ["elasticsearch", "neo4j"], min_position, wait_s)
+    end, stores = positions(s).status()
+    table = Table(title=f"read models (the log is at position {end})")
+    for col in ("store", "position", "lag (events)", "lag (s)"):
+        table.add_column(col)
+    for p in stores:
+        table.add_row(p.store, str(p.position), str(p.lag_events), f"{p.lag_s:.1f}")
+    console.print(table)

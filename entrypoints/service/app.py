@@ -56,7 +56,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
         return app.openapi_schema
 
     if settings is not None:
-        app.include_router(query_router(settings))
+        app.include_router(query_router(settings, handler.store))
         # Neo4j Browser fetches its guide from the page's origin: allow exactly that origin
         browser = [f"http://{h}:{settings.neo4j_http_port}" for h in ("localhost", settings.host)]
         app.add_middleware(

@@ -25,9 +25,18 @@ from hindsight.storable import UnstorableValue
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message)
         self.status, self.error, self.message, self.extra = status, error, message, extra
+        self.headers = headers
 
 
 def invalid(field: str, reason: str, message: str, error: str = "invalid_request") -> ApiError:
@@ -39,7 +48,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
         body = {"error": err.error, "message": err.message, **err.extra}
-        return JSONResponse(status_code=err.status, content=body)
+        return JSONResponse(status_code=err.status, content=body, headers=err.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:

@@ -1,4 +1,7 @@
-"""HTTP read endpoints over commerce's read models (Elasticsearch search, Neo4j graph)."""
+"""HTTP read endpoints over commerce's read models (Elasticsearch search, Neo4j graph).
+
+Each takes `min_position` (read your own writes: the position a command answered with) and
+waits for the store it reads to reach it; `/read-models` shows every store's position."""
 
 from __future__ import annotations
 
@@ -9,17 +12,32 @@ from fastapi import APIRouter, Query
 
 from commerce.read import graph, search
 from connectors import clients
+from entrypoints.read_positions import (
+    DEFAULT_WAIT_S,
+    MAX_WAIT_S,
+    Behind,
+    BeyondTheLog,
+    EventLog,
+    ReadModelPositions,
+)
 from entrypoints.replay import ReplayError, reading_at
 from entrypoints.service.errors import ApiError
 from hindsight.settings import Settings
 
 AT = Query(default=None, description="read replay NAME (`hindsight replay`), not the live models")
+MIN_POSITION = Query(
+    default=None,
+    ge=0,
+    description="wait until the read model holds every event up to this global position "
+    "(a command's answer carries it): read your own writes",
+)
+WAIT_S = Query(default=DEFAULT_WAIT_S, gt=0, le=MAX_WAIT_S, description="how long to wait (s)")
 
 # a bound Elasticsearch's `long` can hold: larger is a 422 here, not a 500 from the cluster
 _LONG = 2**63 - 1
 
 
-def query_router(settings: Settings) -> APIRouter:
+def query_router(settings: Settings, log: EventLog) -> APIRouter:
     router = APIRouter()
 
     # built on the first request: the service starts (and answers commands) without them
@@ -32,6 +50,32 @@ def query_router(settings: Settings) -> APIRouter:
         except ReplayError as err:
             raise ApiError(404, "unknown_replay", str(err), field="at", reason="unknown") from None
 
+    def positions(at: str | None) -> ReadModelPositions:
+        return ReadModelPositions(where(at), log, es, driver)
+
+    def wait(at: str | None, stores: list[str], min_position: int | None, wait_s: float) -> None:
+        """Before the query: its store holds `min_position`, or a clear answer why not."""
+        try:
+            positions(at).wait(stores, min_position, wait_s)
+        except BeyondTheLog as err:
+            raise ApiError(422, "invalid_query", str(err), field="min_position",
+                           reason="beyond_the_log") from None  # fmt: skip
+        except Behind as err:
+            raise ApiError(503, "read_model_behind", str(err), field="min_position",
+                           reason=f"{err.store}_behind", store=err.store,
+                           position=err.reached, min_position=err.wanted,
+                           headers={"Retry-After": "1"}) from None  # fmt: skip
+
+    @router.get("/read-models", tags=["read models"])
+    def read_models(
+        min_position: int | None = MIN_POSITION, wait_s: float = WAIT_S, at: str | None = AT
+    ) -> dict[str, Any]:
+        """Each store's position (every event up to it is visible there), and its lag behind
+        the log in events and in seconds; with `min_position`, once both stores reach it."""
+        wait(at, ["elasticsearch", "neo4j"], min_position, wait_s)
+        end, stores = positions(at).status()
+        return {"log_position": end, "read_models": [p.to_dict() for p in stores]}
+
     @router.get("/search/products", tags=["search"])
     def search_products(
         q: str | None = None,
@@ -41,7 +85,10 @@ def query_router(settings: Settings) -> APIRouter:
         in_stock: bool | None = None,
         size: int = Query(default=10, ge=1, le=100),
         at: str | None = AT,
+        min_position: int | None = MIN_POSITION,
+        wait_s: float = WAIT_S,
     ) -> dict[str, Any]:
+        wait(at, ["elasticsearch"], min_position, wait_s)
         return search.search_products(
             es(),
             q,
@@ -61,7 +108,10 @@ def query_router(settings: Settings) -> APIRouter:
         min_total: int | None = Query(default=None, ge=0, le=_LONG),
         size: int = Query(default=10, ge=1, le=100),
         at: str | None = AT,
+        min_position: int | None = MIN_POSITION,
+        wait_s: float = WAIT_S,
     ) -> dict[str, Any]:
+        wait(at, ["elasticsearch"], min_position, wait_s)
         return search.search_orders(
             es(),
             q,
@@ -73,21 +123,37 @@ def query_router(settings: Settings) -> APIRouter:
         )
 
     @router.get("/graph/customers/{customer_id}/orders", tags=["graph"])
-    def customer_orders(customer_id: str, at: str | None = AT) -> list[dict[str, Any]]:
+    def customer_orders(
+        customer_id: str,
+        at: str | None = AT,
+        min_position: int | None = MIN_POSITION,
+        wait_s: float = WAIT_S,
+    ) -> list[dict[str, Any]]:
+        wait(at, ["neo4j"], min_position, wait_s)
         labels = where(at).neo4j_label_prefix
         return graph.customer_orders(driver(), customer_id, label_prefix=labels)
 
     @router.get("/graph/products/{product_id}/bought-together", tags=["graph"])
     def bought_together(
-        product_id: str, limit: int = Query(10, ge=1, le=100), at: str | None = AT
+        product_id: str,
+        limit: int = Query(10, ge=1, le=100),
+        at: str | None = AT,
+        min_position: int | None = MIN_POSITION,
+        wait_s: float = WAIT_S,
     ) -> list[Any]:
+        wait(at, ["neo4j"], min_position, wait_s)
         labels = where(at).neo4j_label_prefix
         return graph.bought_together(driver(), product_id, limit, label_prefix=labels)
 
     @router.get("/graph/customers/{customer_id}/similar", tags=["graph"])
     def similar(
-        customer_id: str, limit: int = Query(10, ge=1, le=100), at: str | None = AT
+        customer_id: str,
+        limit: int = Query(10, ge=1, le=100),
+        at: str | None = AT,
+        min_position: int | None = MIN_POSITION,
+        wait_s: float = WAIT_S,
     ) -> list[Any]:
+        wait(at, ["neo4j"], min_position, wait_s)
         labels = where(at).neo4j_label_prefix
         return graph.similar_customers(driver(), customer_id, limit, label_prefix=labels)
 

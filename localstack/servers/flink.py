@@ -32,7 +32,8 @@ def flink_home() -> Path:
 
 def operators_jar(s: StackSettings) -> Path:
     """The job's own Java operators (jobs/java) built against this Flink, with the JDK 17."""
-    return job_operators.ensure(s.home, s.java17_home, flink_home() / "lib")
+    connectors = jars.ensure(s.home, "flink-connectors")
+    return job_operators.ensure(s.home, s.java17_home, flink_home() / "lib", connectors)
 
 
 class FlinkLayout:
@@ -75,14 +76,10 @@ class FlinkLayout:
         # classpath: pemja's native library can be loaded by one classloader only, so loading
         # it per job fails on the second Python job a TaskManager runs
         python_jar = sorted((home / "opt").glob("flink-python-*.jar"))
-        # the projection job's own Java operators (jobs/java) join it too, like the connector
-        operators = operators_jar(self.s)
-        for jar in [
-            *(home / "lib").glob("*.jar"),
-            *python_jar,
-            *connectors.glob("*.jar"),
-            operators,
-        ]:
+        # the projection job's own Java operators (jobs/java) are not here: each submission
+        # ships the current jar (jobs/projections.py, pipeline.jars), so changed operators
+        # need no cluster restart and never meet classes of an older build
+        for jar in [*(home / "lib").glob("*.jar"), *python_jar, *connectors.glob("*.jar")]:
             (self.lib / jar.name).symlink_to(jar)
         self.conf.mkdir(parents=True, exist_ok=True)
         for name in (

@@ -30,6 +30,7 @@ from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.freshness import SinkFreshness, freshness_dir
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import DEAD_LETTERS, TopicSpec, ensure_topics
+from connectors.positions import Mark, frontier
 from connectors.sink_worker import SinkUnavailable, WriteResult
 from entrypoints.sinks import build_worker
 from hindsight.settings import Settings
@@ -138,6 +139,9 @@ class CrashingSink:
             self.real.write(outputs)
         raise Crash
 
+    def save_positions(self, marks: Sequence[Mark]) -> None:
+        self.real.save_positions(marks)
+
     def close(self) -> None:
         self.real.close()
 
@@ -176,6 +180,23 @@ def test_the_worker_records_append_to_visible_lag_per_read_model(env: Env) -> No
     assert sum(lag < 120 for lag in lags) == 2
     assert SinkFreshness(freshness_dir(env.settings))("products") == max(lags)
     assert SinkFreshness(freshness_dir(env.settings))("orders") is None
+
+
+def test_position_marks_are_saved_in_the_store_after_the_changes_before_them(env: Env) -> None:
+    """The job writes a mark of its watermark after the changes it covers, one per writer
+    subtask (connectors.positions): the worker saves them in the store, never as documents,
+    and the store's position is the lowest over the subtasks."""
+    marks = [(b"", b'{"mark":%d,"subtask":%d,"of":2}' % (p, t)) for p, t in ((40, 0), (30, 1))]
+    env.produce([product(1), product(2), marks[0], product(3), marks[1]])
+    stats = worker(env).run(until_idle_s=2)
+    assert (stats.written, stats.dead_lettered, stats.marks) == (3, 0, 2)
+    assert sorted(env.docs()) == ["p1", "p2", "p3"]  # searchable: refreshed before saving
+    saved = env.sink.positions.load()
+    assert {(d.subtask, d.position) for d in saved} == {(0, 40), (1, 30)}
+    assert frontier(saved) == 30
+    env.produce([(b"", b'{"mark":20,"subtask":1,"of":2}')])  # an older one changes nothing
+    worker(env).run(until_idle_s=2)
+    assert frontier(env.sink.positions.load()) == 30
 
 
 def test_worker_writes_committed_records_only(env: Env) -> None:

@@ -22,7 +22,7 @@ from entrypoints import bootstrap
 from entrypoints.workload import run_direct
 from hindsight.events import Envelope
 from hindsight.settings import Settings
-from hindsight.topics import topic_name
+from hindsight.topics import is_mark, topic_name
 
 pytestmark = pytest.mark.servers("kafka", "postgres")
 
@@ -43,7 +43,7 @@ def consume_all(settings: Settings, topics: list[str], expected: set[str]) -> li
     seen: set[str] = set()
     while time.monotonic() < deadline and not expected <= seen:
         msg = consumer.poll(0.5)
-        if msg is None or msg.error():
+        if msg is None or msg.error() or is_mark(msg.headers()):
             continue
         e = Envelope.from_json(msg.value())
         assert msg.key().decode() == e.aggregate_id

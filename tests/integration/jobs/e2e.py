@@ -22,6 +22,7 @@ from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from connectors.clients import producer_config
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import TopicSpec, ensure_topics
+from connectors.positions import parse_mark
 from entrypoints import namespace as ns
 from entrypoints.local_job import LocalJob
 from hindsight.events import Envelope
@@ -316,6 +317,8 @@ def sink_topic_diagnosis(s: Settings, sink: str, ids: Iterable[tuple[str, str]])
         reached: dict[int, int] = {}
         for msg in _drain(consumer):
             reached[msg.partition()] = msg.offset()
+            if parse_mark(msg.value()) is not None:
+                continue
             out = json.loads(msg.value())
             if (out.get("target"), out.get("id")) in wanted:
                 name = f"{out['target']}:{out['id']}"
@@ -337,6 +340,8 @@ def sink_topic_disorder(s: Settings, sink: str) -> list[str]:
     seen: dict[tuple[str, str], tuple[int, int]] = {}  # document -> (partition, last version)
     problems: list[str] = []
     for msg in _drain(consumer):
+        if parse_mark(msg.value()) is not None:
+            continue  # a position mark, not a change
         out = json.loads(msg.value())
         doc, version = (out["target"], out["id"]), int(out["version"])
         partition, last = seen.get(doc, (msg.partition(), 0))

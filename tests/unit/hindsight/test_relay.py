@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from hindsight.events import Envelope
-from hindsight.relay import FileCheckpoint, OutboxRelay, Record, topic_name
+from hindsight.relay import FileCheckpoint, OutboxRelay, Record, mark_value, topic_name
+from hindsight.topics import MARK_HEADER
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RECORDED = T0 + timedelta(seconds=7)  # the store accepted it later than it happened
@@ -52,6 +53,9 @@ class MemoryPublisher:
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         self.ensured.append(list(topics))
+
+    def partitions(self, topic: str) -> int:
+        return 2
 
     def publish(self, records: Sequence[Record]) -> None:
         self.batches += 1
@@ -134,3 +138,43 @@ def test_every_domains_topic_is_made_ready_before_the_first_batch(tmp_path: Path
                         topic_prefix="acme", domains=["orders", "billing"])  # fmt: skip
     relay.run(until_caught_up=True)
     assert pub.ensured == [["acme.orders.events", "acme.billing.events"]]
+
+
+def _marks(records: Sequence[Record]) -> list[Record]:
+    return [r for r in records if MARK_HEADER in r.headers]
+
+
+def test_a_caught_up_relay_marks_every_partition_after_the_events_it_covers(
+    tmp_path: Path,
+) -> None:
+    """A reader may take "every event up to N has been read" only from a mark on EVERY
+    partition: each mark follows (in publish order) all the events it covers."""
+    log, pub = make_log(25), MemoryPublisher()
+    relay = OutboxRelay(log, pub, FileCheckpoint(tmp_path / "cp"), lambda _t: "things",
+                        batch_size=10, domains=["things"], mark_every_s=3600)  # fmt: skip
+    relay.run(until_caught_up=True)
+    marks = _marks(pub.sent)
+    # the first batch marks at once (none for an hour before it), the catch-up marks 25
+    assert sorted({(r.headers["position"], r.partition) for r in marks}) == [
+        ("10", 0), ("10", 1), ("25", 0), ("25", 1)
+    ]  # fmt: skip
+    for mark in marks:
+        covered = int(mark.headers["position"])
+        at = pub.sent.index(mark)
+        before = [Envelope.from_json(r.value).position for r in pub.sent[:at]
+                  if MARK_HEADER not in r.headers]  # fmt: skip
+        assert set(range(1, covered + 1)) <= set(before)
+        assert mark.value == mark_value(covered) and mark.topic == topic_name("things")
+        assert mark.timestamp_ms == int(RECORDED.timestamp() * 1000)  # its last event's time
+
+
+def test_a_restarted_relay_marks_its_confirmed_position_without_new_events(
+    tmp_path: Path,
+) -> None:
+    log, cp = make_log(5), FileCheckpoint(tmp_path / "cp")
+    OutboxRelay(log, MemoryPublisher(), cp, lambda _t: "things", domains=["things"]).run(
+        until_caught_up=True
+    )
+    again = MemoryPublisher()
+    OutboxRelay(log, again, cp, lambda _t: "things", domains=["things"]).run(until_caught_up=True)
+    assert [(r.headers["position"], r.partition) for r in again.sent] == [("5", 0), ("5", 1)]
