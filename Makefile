@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-latency bench-job bench-load bench-sinks bench-partitions bench-stack bench-report contracts
+.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-latency bench-job bench-load bench-sinks bench-partitions bench-stack bench-report bench-replay contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -68,7 +68,7 @@ test-integration: $(STAMP) ## the tests against the real servers (needs `make up
 faults: up ## every fault case under live traffic (CASE=<name> for one); figures in $(HINDSIGHT_HOME)/bench/faults.json
 	@$(PY) -m entrypoints.faults $(if $(CASE),--case $(CASE))
 
-bench: bench-store bench-validator bench-load bench-pipeline bench-latency bench-job bench-sinks bench-partitions bench-stack ## every benchmark, then the README's table (figures in $(HINDSIGHT_HOME)/bench/)
+bench: bench-store bench-validator bench-load bench-pipeline bench-latency bench-job bench-sinks bench-partitions bench-replay bench-stack ## every benchmark, then the README's table (figures in $(HINDSIGHT_HOME)/bench/)
 	@$(MAKE) --no-print-directory bench-report
 
 bench-report: $(STAMP) ## the README's "Measured" table from the figures files (N, date, commit per row)
@@ -93,6 +93,9 @@ bench-pipeline: up ## on one log (N=200000): job alone (1 and 2 TMs), job + sink
 bench-latency: up ## append->visible at half the measured e2e rate, checkpoints every 2000/1000/500 ms (N=200000)
 	@$(PY) -m benchmarks.bench_pipeline --events $(or $(N),200000) --mode standalone --exec-mode thread \
 	  --no-job-alone --no-baseline --no-replay --checkpoint-sweep 1000,500 --figures pipeline-latency
+
+bench-replay: up ## a replay as of the log's end vs the live job + sinks, same log (N="200000 1000000"): events/s, ratio
+	@$(PY) -m benchmarks.bench_replay --events $(or $(N),200000 1000000)
 
 bench-job: up ## the projection job alone on N events (N=1000000): events/s, TaskManagers' peak RSS
 	@$(PY) -m benchmarks.bench_pipeline --events $(or $(N),1000000) --mode standalone --exec-mode thread \

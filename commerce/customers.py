@@ -2,9 +2,10 @@
 
 `ForgetCustomer` is the GDPR erasure: the resulting state keeps the id (orders and payments
 still point at it) and the non-identifying city/country, and drops name, email and street.
-The `CustomerForgotten` event itself carries no PII; the PII already in earlier events of the
-stream is the store's to redact (see `commerce.schema.redact`), and `evolve` accepts those
-redacted events (PII fields set to None).
+The `CustomerForgotten` event itself carries no PII; the PII in earlier events of the stream is
+sealed under the customer's key (the contract marks those fields `encrypted`), which appending
+`CustomerForgotten` destroys (`erasesSubject`: hindsight.shredding), so every copy, on Kafka
+and in any replay, reads as null from then on; `evolve` accepts those events (PII as None).
 """
 
 from __future__ import annotations

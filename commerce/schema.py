@@ -23,7 +23,10 @@ JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "array": list,
     "object": dict,
 }
-PII_NOTE = "PII: redacted to null in stored events when the customer is forgotten"
+PII_NOTE = (
+    "PII: sealed under a key of the customer, destroyed when the customer is forgotten: "
+    "null from then on, in every replay"
+)
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,8 @@ def _plain(value: Any) -> Any:
 
 
 def redact(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `data` with its PII fields set to null: what erasure leaves in the store."""
+    """A copy of `data` with its PII fields set to null: what every reader sees of it once
+    the customer is forgotten (their key destroyed)."""
     pii = PII_FIELDS.get(event_type, ())
     return {k: (None if k in pii else v) for k, v in data.items()}
 

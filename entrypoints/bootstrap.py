@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from connectors.kafka_publisher import KafkaPublisher
 from hindsight.commands import CommandHandler
+from hindsight.contracts.sealing import sealing_policy_for
 from hindsight.contracts.validator import validator_for
 from hindsight.domain import Domain
 from hindsight.eventstore.base import EventStore
@@ -30,11 +31,14 @@ def load_domain(spec: str) -> Domain:
 
 
 def store(settings: Settings, backend: str | None = None) -> EventStore:
+    """The event store, sealing what these settings' contracts mark `encrypted` (reads open
+    it while the subject's key exists: hindsight.shredding)."""
     domain = load_domain(settings.domain)
     return open_store(
         settings,
         backend or settings.eventstore_backend,  # type: ignore[arg-type]
         upcasters=upcasters_for(domain),
+        policy=sealing_policy_for(tuple(settings.contracts_dirs)),
     )
 
 
@@ -61,7 +65,7 @@ def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
     backend = backend or settings.eventstore_backend
     domain = load_domain(settings.domain)
     return OutboxRelay(
-        store(settings, backend),
+        store(settings, backend).stored(),  # sealed fields stay sealed on Kafka
         KafkaPublisher(settings.kafka_bootstrap, partitions=settings.kafka_partitions),
         FileCheckpoint(settings.home / "relay" / f"{checkpoint_name(settings, backend)}.json"),
         domain.data_domain_of,

@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from entrypoints import namespace
+from hindsight.eventstore.factory import store_address
 from hindsight.settings import REPO_ROOT, Settings
 
 
 class LocalJob:
-    """`args` go to the job; `env` adds to (or overrides) the namespace's environment."""
+    """`args` go to the job; `env` adds to (or overrides) the namespace's environment. The
+    job opens sealed fields with the keys of `s`'s event store (named on its command line:
+    the namespace's environment does not say which store it is)."""
 
     def __init__(
         self, s: Settings, args: list[str], log: Path, env: Mapping[str, str] | None = None
@@ -25,7 +28,8 @@ class LocalJob:
         self.log = log
         with open(log, "w") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "jobs" / "projections.py"), "--local", *args],
+                [sys.executable, str(REPO_ROOT / "jobs" / "projections.py"), "--local",
+                 "--event-store", store_address(s, s.eventstore_backend), *args],
                 env={**namespace.env_of(s), **(env or {})}, cwd=REPO_ROOT, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip

@@ -49,9 +49,12 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
 from hindsight import topics
+from hindsight.contracts.sealing import default_sealing_policy, sealing_policy_for
 from hindsight.contracts.validator import Invalid, dead_letter, default_validator, validator_for
 from hindsight.events import parse_time, record_time_ms
+from hindsight.eventstore.factory import open_key_reader
 from hindsight.plugins import load
+from hindsight.shredding import EventOpener, SealError
 from pipelines.runtime import route_all, step
 
 _COUNT_EVERY = 1000  # a metric update is a JVM call: the fold counter moves in steps of this
@@ -122,6 +125,9 @@ class JobConfig:
     # is then bounded and the job finishes once every partition has passed the moment
     until_ms: int | None = None
     until_position: int | None = None
+    # where the event store keeps its subjects' keys (hindsight.eventstore.factory.key_source):
+    # fields the contracts seal are opened with them (null once the subject was erased)
+    keys: tuple[str, str, str] | None = None
 
 
 def _load(spec: str) -> Any:
@@ -144,20 +150,27 @@ class ValidateAndRoute(ProcessFunction):
         *,
         until_ms: int | None = None,
         until_position: int | None = None,
+        keys: tuple[str, str, str] | None = None,
     ) -> None:
         self.job_name = job_name
         self.stages_spec = stages_spec
         self.contracts_dirs = contracts_dirs
         self.until_ms, self.until_position = until_ms, until_position
+        self.keys = keys
 
     def open(self, runtime_context: RuntimeContext) -> None:
         from pathlib import Path
 
-        self.validator = (
-            validator_for(tuple(map(Path, self.contracts_dirs)))
-            if self.contracts_dirs
-            else default_validator()
-        )
+        roots = tuple(map(Path, self.contracts_dirs))
+        self.validator = validator_for(roots) if roots else default_validator()
+        policy = sealing_policy_for(roots) if roots else default_sealing_policy()
+        # without a key source nothing can be opened: sealed fields stay sealed (a test's
+        # hand-made log); with one, a sealed field reads as its value, or null once erased
+        self.open_event = (
+            EventOpener(policy, open_key_reader(self.keys)) if self.keys and policy.sealed
+            else None
+        )  # fmt: skip
+        self.seal_error = SealError
         self.invalid_type = Invalid
         self.dead_letter = dead_letter
         self.route_all = route_all
@@ -170,20 +183,16 @@ class ValidateAndRoute(ProcessFunction):
         raw = bytes(raw) if raw is not None else b""
         result = self.validator.validate(raw)
         if isinstance(result, self.invalid_type):
-            self.dead.inc()
-            record = self.dead_letter(
-                raw,
-                str(result),
-                source_topic=topic,
-                partition=partition,
-                offset=offset,
-                job=self.job_name,
-            )
-            # lists, not tuples: process mode's array coders take lists only
-            yield ([record.decode()], *([] for _ in range(self.arrays)))
+            yield self._dead_letter(raw, str(result), topic, partition, offset)
             return
         if self.until_ms is not None and self._after_the_moment(result):
             return  # a replay's bounded source stops per partition; this is the exact cut
+        if self.open_event is not None:
+            try:
+                result = self.open_event(result)
+            except self.seal_error as err:  # tampered with, or copied from another subject
+                yield self._dead_letter(raw, f"sealed value: {err}", topic, partition, offset)
+                return
         bundle: list[Any] = [[]]
         routed_any = False
         for projections in self.stages:
@@ -195,6 +204,15 @@ class ValidateAndRoute(ProcessFunction):
             routed_any = routed_any or bool(keys)
         if routed_any:
             yield tuple(bundle)
+
+    def _dead_letter(
+        self, raw: bytes, reason: str, topic: str, partition: int, offset: int
+    ) -> tuple[Any, ...]:
+        self.dead.inc()
+        record = self.dead_letter(raw, reason, source_topic=topic, partition=partition,
+                                  offset=offset, job=self.job_name)  # fmt: skip
+        # lists, not tuples: process mode's array coders take lists only
+        return ([record.decode()], *([] for _ in range(self.arrays)))
 
     def _after_the_moment(self, event: dict[str, Any]) -> bool:
         if self.until_position is not None and event["position"] > self.until_position:
@@ -367,6 +385,7 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
                 cfg.contracts_dirs,
                 until_ms=cfg.until_ms,
                 until_position=cfg.until_position,
+                keys=cfg.keys,
             ),  # fmt: skip
             output_type=validated_type(len(stages)),
         )

@@ -21,6 +21,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from connectors import clients
 from connectors.kafka_topics import MAX_DEAD_LETTER_BYTES, ensure_topics, job_output_topics
+from hindsight.eventstore.factory import key_source, store_address
 from hindsight.settings import Settings, get_settings
 from hindsight.topics import dlq_topic, events_pattern, projection_job_name, sink_topic
 from jobs.dataflow import JobConfig, build
@@ -83,6 +84,12 @@ def main() -> None:
     parser.add_argument("--until-ms", type=int, default=None, help="replay: recorded by (epoch ms)")
     parser.add_argument("--until-position", type=int, default=None, help="replay: up to position")
     parser.add_argument(
+        "--event-store",
+        default=None,
+        help="sqlite:<path> | postgres:<schema>: whose subject keys open sealed fields "
+        "(default: the settings' store)",
+    )
+    parser.add_argument(
         "--exec-mode",
         choices=("thread", "process"),
         default=None,
@@ -104,6 +111,7 @@ def main() -> None:
         max_request_bytes=MAX_DEAD_LETTER_BYTES,
         until_ms=args.until_ms,
         until_position=args.until_position,
+        keys=key_source(s, args.event_store or store_address(s, s.eventstore_backend)),
     )
     if args.until_position is not None and args.until_ms is None:
         parser.error("--until-position needs --until-ms (the recorded_at of that position)")

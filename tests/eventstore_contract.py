@@ -30,6 +30,7 @@ from hindsight.eventstore import (
     StreamAppend,
     Upcasters,
 )
+from hindsight.shredding import KeyReader, Policy, is_sealed
 from hindsight.storable import UnstorableValue
 from tests.ledger import LEDGER, Deposit, Many, Withdraw
 
@@ -46,6 +47,14 @@ def ledger_upcasters() -> Upcasters:
     up.register("Deposited", 1, lambda d: {"amount": d["cents"]})
     up.register("Deposited", 2, lambda d: {**d, "currency": "EUR"})
     return up
+
+
+# a person's name and email are sealed under their key; "Forgotten" destroys it
+PERSONS = Policy({"Registered": frozenset({"name", "email"})}, frozenset({"Forgotten"}))
+
+
+def registered(name: str, email: str) -> NewEvent:
+    return NewEvent("Registered", {"name": name, "email": email, "city": "Oslo"})
 
 
 def new_id() -> str:
@@ -524,3 +533,87 @@ class EventStoreContract:
         assert [e.data for e in second.read_stream("ledger", "s")] == [
             {"amount": 1, "currency": "EUR"}
         ]
+
+    # -- crypto-shredding (hindsight.shredding) --------------------------------------------
+    def stored_text(self, store: EventStore) -> bytes:
+        """Everything the backend keeps on disk for `store`, as bytes to grep."""
+        raise NotImplementedError("a backend's test class dumps what it stores")
+
+    def key_reader(self, store: EventStore) -> KeyReader:
+        raise NotImplementedError("a backend's test class opens its read-only key reader")
+
+    @pytest.fixture
+    def sealing(self, open_store: OpenStore) -> EventStore:
+        return open_store(policy=PERSONS)
+
+    def test_sealed_fields_are_stored_sealed_and_read_in_clear(self, sealing: EventStore) -> None:
+        sealing.append("person", "p1", 0, [registered("Ada Quixotic", "ada@quixotic.example")])
+        sealing.append("person", "p2", 0, [NewEvent("Moved", {"city": "Lyon"})])
+        assert [e.data for e in sealing.read_stream("person", "p1")] == [
+            {"name": "Ada Quixotic", "email": "ada@quixotic.example", "city": "Oslo"}
+        ]
+        (stored,) = sealing.stored().read_all(0, 10)[:1]
+        assert is_sealed(stored.data["name"]) and is_sealed(stored.data["email"])
+        assert stored.data["city"] == "Oslo"  # not personal data: not sealed
+        assert b"Quixotic" not in self.stored_text(sealing)
+        # no key for a subject with nothing to seal
+        assert self.key_reader(sealing).keys(["person:p2"]) == {}
+        assert self.key_reader(sealing).keys(["person:p1"])["person:p1"] is not None
+
+    def test_an_erasing_event_destroys_the_key_for_every_read_after(
+        self, sealing: EventStore, open_store: OpenStore
+    ) -> None:
+        sealing.append("person", "p1", 0, [registered("Ada Quixotic", "ada@quixotic.example")])
+        result = sealing.append("person", "p1", 1, [NewEvent("Forgotten", {})])
+        assert result.version == 2
+        for store in (sealing, open_store(policy=PERSONS)):  # this process and another
+            first = store.read_stream("person", "p1")[0]
+            assert first.data == {"name": None, "email": None, "city": "Oslo"}
+            assert store.read_all(0, 10)[0].data["name"] is None
+        assert self.key_reader(sealing).keys(["person:p1"]) == {"person:p1": None}
+        # the stored record is unchanged: the log is immutable, only the key is gone
+        assert is_sealed(sealing.stored().read_all(0, 1)[0].data["name"])
+        # personal data arriving for an erased subject is never kept
+        sealing.append("person", "p1", 2, [registered("Ada Again", "again@quixotic.example")])
+        assert sealing.read_stream("person", "p1", 3)[0].data["name"] is None
+        assert b"Again" not in self.stored_text(sealing)
+
+    def test_an_erasure_refused_by_its_version_destroys_nothing(self, sealing: EventStore) -> None:
+        sealing.append("person", "p1", 0, [registered("Ada Quixotic", "ada@quixotic.example")])
+        with pytest.raises(ConcurrencyError):
+            sealing.append("person", "p1", 0, [NewEvent("Forgotten", {})])
+        assert sealing.read_stream("person", "p1")[0].data["name"] == "Ada Quixotic"
+
+    def test_a_subjects_snapshot_is_sealed_and_useless_once_erased(
+        self, sealing: EventStore
+    ) -> None:
+        sealing.append("person", "p1", 0, [registered("Ada Quixotic", "ada@quixotic.example")])
+        state = {"name": "Ada Quixotic", "visits": 3}
+        sealing.save_snapshot(Snapshot("person", "p1", 1, 1, state))
+        assert sealing.load_snapshot("person", "p1", 1).state == state  # type: ignore[union-attr]
+        assert b"Quixotic" not in self.stored_text(sealing)
+        sealing.append("person", "p1", 1, [NewEvent("Forgotten", {})])
+        assert sealing.load_snapshot("person", "p1", 1) is None  # replay the events instead
+        # an aggregate that is nobody's data keeps its snapshots in clear
+        sealing.save_snapshot(Snapshot("ledger", "l1", 1, 1, {"balance": 5}))
+        assert sealing.load_snapshot("ledger", "l1", 1).state == {"balance": 5}  # type: ignore[union-attr]
+
+    def test_a_store_from_before_sealing_is_sealed_in_place(self, open_store: OpenStore) -> None:
+        """`hindsight store seal`: clear values sealed in their rows, erasures already in the
+        log applied (that subject's old values become null), clear snapshots dropped, the
+        file compacted: no clear copy left; and running it again changes nothing."""
+        old = open_store()  # the code before sealing: everything in clear
+        old.append("person", "p1", 0, [registered("Ada Quixotic", "ada@quixotic.example")])
+        old.append("person", "p2", 0, [registered("Bob Zanzibar", "bob@zanzibar.example")])
+        old.append("person", "p2", 1, [NewEvent("Forgotten", {})])
+        old.save_snapshot(Snapshot("person", "p1", 1, 1, {"name": "Ada Quixotic"}))
+        assert b"Quixotic" in self.stored_text(old)
+        new = open_store(policy=PERSONS)
+        report = new.seal_in_place(batch=2)  # type: ignore[attr-defined]
+        assert (report.sealed, report.erased, report.snapshots_dropped) == (2, 1, 1)
+        for text in (b"Quixotic", b"Zanzibar", b"ada@quixotic"):
+            assert text not in self.stored_text(new)
+        assert new.read_stream("person", "p1")[0].data["name"] == "Ada Quixotic"
+        assert new.read_stream("person", "p2")[0].data["name"] is None
+        assert new.load_snapshot("person", "p1", 1) is None
+        assert new.seal_in_place().sealed == 0  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from hindsight.eventstore.factory import store_address
 from hindsight.settings import REPO_ROOT, Settings, get_settings
 from hindsight.topics import projection_job_name
 from localstack.flink_cli import run_python_job
@@ -116,7 +117,8 @@ def submit(
     live = lambda: [j["name"] for j in live_jobs(s)]  # noqa: E731 - a callback
     if ensure_current(stack, live, lambda: restart_taskmanager(stack)):
         console.print("restarted the TaskManager: its Python held older code")
-    args = list(extra or [])
+    # the store whose keys open sealed fields: `s`'s (a namespace's env does not name it)
+    args = ["--event-store", store_address(s, s.eventstore_backend), *(extra or [])]
     result = run_python_job(
         s,
         JOB_FILE,

@@ -39,6 +39,7 @@ def _mount_platform() -> None:
     app.add_typer(cli_query.graph_app, name="graph")
     app.add_typer(cli_replay.replay_app, name="replay")
     app.add_typer(cli_ops.relay_app, name="relay")
+    app.add_typer(cli_ops.store_app, name="store")
     app.add_typer(cli_ops.sink_app, name="sink")
     app.command("generate")(cli_ops.generate)
     cli_domain.register_domain_commands()

@@ -167,3 +167,29 @@ def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> Workloa
         f"{stats.seconds:.1f} s ({stats.events_per_s:,.0f} events/s) via {via}"
     )
     return stats
+
+
+store_app = typer.Typer(help="The event store itself.", no_args_is_help=True)
+
+
+@store_app.command("seal")
+def store_seal() -> None:
+    """Move a store written before sealing began: seal its clear personal data in place,
+    apply the erasures already in its log, compact it (run with no writer attached)."""
+    store = bootstrap.store(get_settings())
+    if not getattr(store, "seal_in_place", None):
+        console.print(f"[red]error:[/] {type(store).__name__} cannot seal in place")
+        raise typer.Exit(1)
+    columns = (TextColumn("[bold]seal"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("positions"), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("positions", total=store.last_position())
+        report = store.seal_in_place(  # type: ignore[attr-defined]
+            progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    store.close()
+    console.print(
+        f"{report.sealed} events sealed, {report.erased} erasures applied, "
+        f"{report.snapshots_dropped} clear snapshots dropped; the store is compacted. The event "
+        "topics still hold the old records: republish them (README, 'Erasure')."
+    )

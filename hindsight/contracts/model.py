@@ -44,6 +44,9 @@ class Field:
     sources: tuple[str, ...]  # lineage: "EventType.field" this read-model field is built from
     quality: tuple[dict[str, Any], ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    # stored sealed under its data subject's key (hindsight.shredding): customProperty
+    # `encrypted: true`; the governance lint requires it of every pii field of an event
+    encrypted: bool = False
 
     def walk(self) -> list[Field]:
         """This field and every field nested in it, depth first."""
@@ -73,6 +76,12 @@ class Schema:
 
     def prop(self, name: str) -> Field | None:
         return next((p for p in self.properties if p.name == name), None)
+
+    @property
+    def erases_subject(self) -> bool:
+        """customProperty `erasesSubject: true`: appending this event destroys its data
+        subject's key (crypto-shredding, hindsight.shredding)."""
+        return self.custom.get("erasesSubject") is True
 
     @property
     def data_fields(self) -> tuple[Field, ...]:
@@ -156,6 +165,7 @@ def _field(raw: dict[str, Any], prefix: str) -> Field:
         sources=tuple(raw.get("transformSourceObjects") or ()),
         quality=tuple(raw.get("quality") or ()),
         raw=raw,
+        encrypted=cp.get("encrypted") is True,
     )
 
 

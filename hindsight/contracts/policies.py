@@ -159,6 +159,7 @@ def _lint_schema(c: Contract, s: Schema, p: Policies) -> list[Violation]:
     _lint_schema_port(c, s, v)
     if s.kind == "event":
         _lint_event_schema(s, p, v)
+    _lint_sealing(s, v)
     for f in s.walk():
         _lint_field(c, s, f, p, v)
         for rule in f.quality:
@@ -232,6 +233,22 @@ def _lint_event_schema(s: Schema, p: Policies, v: Say) -> None:
     extra = [f.name for f in s.properties if f.name not in p.envelope]
     for name in extra:
         v(f"{s.name}.{name}", "envelope", "events carry only the envelope; put it under data")
+
+
+def _lint_sealing(s: Schema, v: Say) -> None:
+    """Crypto-shredding (hindsight.shredding): personal data in an event is stored sealed
+    under its subject's key, or an erasure could never reach the copies on the log. So every
+    pii field of an event is `encrypted`; only fields of `data` can be (where the store seals
+    them); `erasesSubject` is an event's."""
+    top = {f.path for f in s.data_fields}
+    for f in s.walk():
+        where = f"{s.name}.{f.path}"
+        if s.kind == "event" and f.classification == "pii" and not f.encrypted:
+            v(where, "pii.encrypted", f"{f.name!r} is pii in an event: mark it `encrypted: true`")
+        if f.encrypted and (s.kind != "event" or f.path not in top):
+            v(where, "pii.encrypted", "only a field of an event's data can be encrypted")
+    if s.erases_subject and s.kind != "event":
+        v(s.name, "pii.erasure", "erasesSubject is a property of an event")
 
 
 def _lint_field(c: Contract, s: Schema, f: Field, p: Policies, v: Say) -> None:

@@ -8,15 +8,20 @@ Guarantees every backend gives (the contract suite in tests/eventstore_contract.
   in *commit order*, so "everything after position N" never skips an event that commits later;
 - idempotency: an append carrying an `idempotency_key` already used returns the first append's
   result and writes nothing (the key is stored with the position range it produced);
-- reads upcast: every read path returns events at their current schema version.
+- reads upcast: every read path returns events at their current schema version;
+- crypto-shredding (with a `Policy` from the contracts, hindsight.shredding): the fields it
+  names are stored sealed under their subject's key, created in the append's transaction; an
+  erasing event destroys the key in the transaction that appends it; reads open them (null once
+  erased); `stored()` is the log as stored, for the relay (Kafka never sees a clear value);
+  snapshots of a subject with a key are sealed whole.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +29,20 @@ import orjson
 
 from hindsight.events import Envelope, NewEvent
 from hindsight.eventstore.upcasting import Upcasters
+from hindsight.shredding import (
+    NO_POLICY,
+    Policy,
+    is_sealed,
+    needs_key,
+    open_data,
+    seal,
+    seal_data,
+    subject_of,
+    unseal,
+)
 from hindsight.storable import check_text, refuse_unstorable
+
+SEALED_STATE = "$sealed"  # a sealed snapshot's state: {SEALED_STATE: "hs1:..."}
 
 _STDLIB_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -123,8 +141,9 @@ class Snapshot:
 class EventStore(ABC):
     """The port. Backends implement the abstract methods; the rest is shared behaviour."""
 
-    def __init__(self, upcasters: Upcasters | None = None) -> None:
+    def __init__(self, upcasters: Upcasters | None = None, policy: Policy = NO_POLICY) -> None:
         self.upcasters = upcasters if upcasters is not None else Upcasters()
+        self.policy = policy
 
     # -- writing ---------------------------------------------------------------------------
     def append(
@@ -169,7 +188,18 @@ class EventStore(ABC):
         stored = self.stored_answer(idempotency_key, appends)
         if stored is not None:
             return stored
-        return self._append(appends, idempotency_key, correlation_id, causation_id)
+        return self._opened_results(
+            self._append(appends, idempotency_key, correlation_id, causation_id)
+        )
+
+    def _opened_results(self, results: list[AppendResult]) -> list[AppendResult]:
+        """The caller gets its events as decided (opened), never as stored: it folds them."""
+        if not self.policy.sealed:
+            return results
+        return [
+            replace(r, envelopes=tuple(self._opened(list(r.envelopes)))) if r.envelopes else r
+            for r in results
+        ]
 
     @abstractmethod
     def _append(
@@ -192,11 +222,11 @@ class EventStore(ABC):
         return None if stored is None else match_stored(idempotency_key, appends, stored)
 
     def idempotent_result(self, idempotency_key: str) -> list[AppendResult] | None:
-        """The result an earlier append with this key produced (events as stored, not upcast)."""
+        """The result an earlier append with this key produced (events opened, not upcast)."""
         span = self._idempotency_span(idempotency_key)
         if span is None:
             return None
-        return results_from_envelopes(self._read_positions(*span))
+        return results_from_envelopes(self._opened(self._read_positions(*span)))
 
     @abstractmethod
     def _idempotency_span(self, idempotency_key: str) -> tuple[int, int] | None: ...
@@ -213,9 +243,9 @@ class EventStore(ABC):
         from_version: int = 1,
         to_version: int | None = None,
     ) -> list[Envelope]:
-        """Events of one stream with from_version <= version <= to_version, upcast."""
+        """Events of one stream with from_version <= version <= to_version, opened, upcast."""
         raw = self._read_stream(aggregate_type, aggregate_id, from_version, to_version)
-        return self._upcast_all(raw)
+        return self._upcast_all(self._opened(raw))
 
     def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
         """Up to `limit` events with position >= from_position (inclusive), in log order, upcast.
@@ -223,7 +253,74 @@ class EventStore(ABC):
         Positions start at 1, so the default reads from the beginning; a relay that published
         up to P resumes with `from_position=P + 1`.
         """
+        return self._upcast_all(self._opened(self._read_all(from_position, limit)))
+
+    def read_stored(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
+        """`read_all` with sealed fields left sealed: what the relay publishes."""
         return self._upcast_all(self._read_all(from_position, limit))
+
+    def stored(self) -> StoredLog:
+        """The log as stored (sealed fields sealed), with `read_all` and `last_position`."""
+        return StoredLog(self)
+
+    # -- crypto-shredding ------------------------------------------------------------------
+    def _opened(self, envelopes: list[Envelope]) -> list[Envelope]:
+        """Sealed fields opened with their subjects' keys (one query per read); opened
+        before upcasting, under the names they were sealed with."""
+        policy = self.policy
+        if not policy.sealed:
+            return envelopes
+        sealed = [needs_key(policy, e.event_type, e.data) for e in envelopes]
+        if not any(sealed):
+            return envelopes
+        keys = self._keys({subject_of(e.aggregate_type, e.aggregate_id)
+                           for e, s in zip(envelopes, sealed, strict=True) if s})  # fmt: skip
+        out = []
+        for e, s in zip(envelopes, sealed, strict=True):
+            if s:
+                subject = subject_of(e.aggregate_type, e.aggregate_id)
+                e = replace(e, data=open_data(policy, keys.get(subject), subject,
+                                              e.event_type, e.data))  # fmt: skip
+            out.append(e)
+        return out
+
+    def _sealed(
+        self, appends: Sequence[StreamAppend], key_of: Callable[[str], bytes | None]
+    ) -> list[StreamAppend]:
+        """`appends` with their sealed fields sealed; `key_of(subject)` gets or creates the
+        key inside the append's transaction (None once the subject was erased: such fields
+        are stored as null). A key is made only for a subject with a value to seal."""
+        policy = self.policy
+        out = []
+        for a in appends:
+            if not policy.sealed or not any(
+                e.data.get(n) is not None for e in a.events for n in policy.fields(e.event_type)
+            ):
+                out.append(a)
+                continue
+            subject = subject_of(a.aggregate_type, a.aggregate_id)
+            key = key_of(subject)
+            events = [
+                replace(e, data=seal_data(policy, key, subject, e.event_type, e.data))
+                if policy.fields(e.event_type)
+                else e
+                for e in a.events
+            ]
+            out.append(replace(a, events=events))
+        return out
+
+    def _erasing(self, appends: Sequence[StreamAppend]) -> list[str]:
+        """The subjects whose keys these appends destroy."""
+        erasing = self.policy.erasing
+        return [
+            subject_of(a.aggregate_type, a.aggregate_id)
+            for a in appends
+            if any(e.event_type in erasing for e in a.events)
+        ]
+
+    def _keys(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
+        """The subjects' keys as stored (None: none, or erased)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no subject keys")
 
     def _upcast_all(self, envelopes: list[Envelope]) -> list[Envelope]:
         if not self.upcasters:
@@ -262,11 +359,17 @@ class EventStore(ABC):
         the store holds events is a breach, not a pass)."""
 
     # -- snapshots -------------------------------------------------------------------------
-    @abstractmethod
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        """Store (or replace, for the same stream and version) a snapshot."""
+        """Store (or replace, for the same stream and version) a snapshot; sealed whole when
+        its aggregate is a data subject with a key (the state holds their personal data)."""
+        if self.policy.sealed:
+            subject = subject_of(snapshot.aggregate_type, snapshot.aggregate_id)
+            key = self._keys([subject]).get(subject)
+            if key is not None:
+                sealed = seal(key, subject, SEALED_STATE, snapshot.state)
+                snapshot = replace(snapshot, state={SEALED_STATE: sealed})
+        self._save_snapshot(snapshot)
 
-    @abstractmethod
     def load_snapshot(
         self,
         aggregate_type: str,
@@ -274,7 +377,30 @@ class EventStore(ABC):
         snapshot_version: int,
         max_version: int | None = None,
     ) -> Snapshot | None:
-        """The newest snapshot with this schema and version <= max_version (if given)."""
+        """The newest snapshot with this schema and version <= max_version (if given). A
+        sealed one whose key is gone is no snapshot: the load replays the events instead."""
+        found = self._load_snapshot(aggregate_type, aggregate_id, snapshot_version, max_version)
+        state = found.state if found is not None else None
+        if not (isinstance(state, dict) and is_sealed(state.get(SEALED_STATE))):
+            return found
+        assert found is not None
+        subject = subject_of(aggregate_type, aggregate_id)
+        key = self._keys([subject]).get(subject)
+        if key is None:
+            return None
+        return replace(found, state=unseal(key, subject, SEALED_STATE, state[SEALED_STATE]))
+
+    @abstractmethod
+    def _save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    @abstractmethod
+    def _load_snapshot(
+        self,
+        aggregate_type: str,
+        aggregate_id: str,
+        snapshot_version: int,
+        max_version: int | None,
+    ) -> Snapshot | None: ...
 
     # -- lifecycle -------------------------------------------------------------------------
     @abstractmethod
@@ -285,6 +411,19 @@ class EventStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class StoredLog:
+    """A store's log as stored: the relay's view (it publishes sealed fields sealed)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
+        return self.store.read_stored(from_position, limit)
+
+    def last_position(self) -> int:
+        return self.store.last_position()
 
 
 def _check_requests(appends: Sequence[StreamAppend]) -> None:

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from hindsight.events import Envelope
+from hindsight.events import Envelope, utcnow
 from hindsight.eventstore.base import (
     AppendResult,
     ConcurrencyError,
@@ -45,6 +46,7 @@ from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import VERSION, SqlReads
 from hindsight.eventstore.upcasting import Upcasters
+from hindsight.shredding import NO_POLICY, Policy
 from hindsight.storable import UnstorableValue, refuse_unstorable
 
 _LOCK_CLASS = 0x4853  # "HS": the advisory-lock namespace of the Hindsight event store
@@ -78,6 +80,12 @@ create table if not exists hs_snapshots (
     state            jsonb not null,
     recorded_at      timestamptz not null default clock_timestamp(),
     primary key (aggregate_type, aggregate_id, version)
+);
+create table if not exists hs_subject_keys (
+    subject    text primary key,
+    key        bytea,
+    created_at timestamptz not null,
+    erased_at  timestamptz
 );
 """
 
@@ -165,9 +173,10 @@ class PostgresEventStore(SqlReads, EventStore):
         *,
         schema: str = "public",
         upcasters: Upcasters | None = None,
+        policy: Policy = NO_POLICY,
         connect_timeout_s: int = 10,
     ) -> None:
-        super().__init__(upcasters)
+        super().__init__(upcasters, policy)
         self.dsn = dsn
         self.schema = schema
         self.connect_timeout_s = connect_timeout_s
@@ -233,8 +242,19 @@ class PostgresEventStore(SqlReads, EventStore):
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[AppendResult]:
+        # sealed before the transaction, each key in its own (autocommit) statement: a key
+        # made for an append that then fails is one unused key; an erasure committed between
+        # this and the append leaves the new fields sealed under a key that no longer exists
+        appends = self._sealed(appends, self._key_now)
         pending = PendingAppend(appends, idempotency_key, correlation_id, causation_id)
-        return self._group.submit(pending, self._write_group, _one_stream_with_events)
+        return self._group.submit(pending, self._write_group, self._groupable)
+
+    def _key_now(self, subject: str) -> bytes | None:
+        return self._tx_key(self._conn(), subject, utcnow())
+
+    def _groupable(self, p: PendingAppend) -> bool:
+        """An erasing append takes the general path, whose transaction destroys the key."""
+        return _one_stream_with_events(p) and not self._erasing(p.appends)
 
     def _write_group(self, group: list[PendingAppend]) -> None:
         if len(group) == 1:
@@ -253,7 +273,7 @@ class PostgresEventStore(SqlReads, EventStore):
         causation_id: str | None,
     ) -> list[AppendResult]:
         conn = self._conn()
-        if _one_stream_with_events_in(appends):
+        if _one_stream_with_events_in(appends) and not self._erasing(appends):
             (a,) = appends
             event_ids = new_event_ids(len(a.events))
             params = self._call(a, event_ids, idempotency_key, correlation_id, causation_id)
@@ -361,6 +381,9 @@ class PostgresEventStore(SqlReads, EventStore):
                 cursors.append(c)
             if idempotency_key is not None and total:
                 conn.execute(_IDEMPOTENCY, (idempotency_key, total))
+            now = utcnow()
+            for subject in self._erasing(appends):  # rolled back with the events if refused
+                self._tx_erase(conn, subject, now)
             results = []
             for a, event_ids, c in zip(appends, ids, cursors, strict=True):
                 rows = c.fetchall()
@@ -384,8 +407,24 @@ class PostgresEventStore(SqlReads, EventStore):
 
     # -- reading: the shared queries are in SqlReads ------------------------------------
 
+    # -- moving to sealing (SqlReads.seal_in_place) ----------------------------------------
+    @contextmanager
+    def _rewrite(self) -> Iterator[psycopg.Connection[Any]]:
+        conn = self._conn()
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, self._lock_key))
+            yield conn
+
+    def _data_param(self, data: dict[str, Any]) -> Any:
+        return Jsonb(data)
+
+    def _compact(self) -> None:
+        """VACUUM FULL rewrites the tables: the clear row versions are gone from them."""
+        conn = self._conn()
+        conn.execute("vacuum full hs_events, hs_snapshots, hs_subject_keys")
+
     # -- snapshots -------------------------------------------------------------------------
-    def save_snapshot(self, snapshot: Snapshot) -> None:
+    def _save_snapshot(self, snapshot: Snapshot) -> None:
         self._conn().execute(
             "insert into hs_snapshots (aggregate_type, aggregate_id, version, snapshot_version, "
             "state) values (%s, %s, %s, %s, %s) on conflict (aggregate_type, aggregate_id, "
@@ -473,3 +512,33 @@ def _result(
         envelopes[-1].position,
         envelopes,
     )
+
+
+class PostgresKeyReader:
+    """The subject keys of a PostgreSQL store (schema `schema`), read-only: what the
+    projection job's validator opens sealed fields with (hindsight.shredding.KeyReader)."""
+
+    def __init__(self, dsn: str, schema: str = "public") -> None:
+        self.dsn, self.schema = dsn, schema
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def __repr__(self) -> str:  # never the DSN: it may hold a password
+        return f"PostgreSQL schema {self.schema}"
+
+    def keys(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(
+                self.dsn, autocommit=True, options=f"-c search_path={self.schema}"
+            )
+        wanted = list(dict.fromkeys(subjects))
+        out: dict[str, bytes | None] = {}
+        rows = self._conn.execute(
+            "select subject, key from hs_subject_keys where subject = any(%s)", (wanted,)
+        ).fetchall()
+        for subject, key in rows:
+            out[subject] = bytes(key) if key is not None else None
+        return out
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()

@@ -6,11 +6,15 @@ comes back (SQLite: JSON text; PostgreSQL: jsonb, already parsed): `_time_param`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hindsight.events import Envelope
+from hindsight.events import Envelope, utcnow
 from hindsight.eventstore.base import Snapshot
+from hindsight.shredding import is_sealed, new_key, seal_data, subject_of
 
 COLUMNS = (
     "event_id, event_type, schema_version, aggregate_type, aggregate_id, version, position, "
@@ -39,6 +43,20 @@ _SNAPSHOT = (
     "and aggregate_id = {p} and snapshot_version = {p} and version <= {p} "
     "order by version desc limit 1"
 )
+
+
+_KEYS = "select subject, key from hs_subject_keys where subject in ({marks})"
+_NEW_KEY = (
+    "insert into hs_subject_keys (subject, key, created_at) values ({p}, {p}, {p}) "
+    "on conflict (subject) do nothing"
+)
+_KEY = "select key from hs_subject_keys where subject = {p}"
+_ERASE = (
+    "insert into hs_subject_keys (subject, key, created_at, erased_at) "
+    "values ({p}, null, {p}, {p}) on conflict (subject) do update set key = null, "
+    "erased_at = excluded.erased_at"
+)
+_KEYS_PER_QUERY = 500
 
 
 class SqlReads:
@@ -104,12 +122,12 @@ class SqlReads:
         rows = self._conn().execute(self._sql(sql), params).fetchall()
         return {str(t): int(n) for t, n in rows}
 
-    def load_snapshot(
+    def _load_snapshot(
         self,
         aggregate_type: str,
         aggregate_id: str,
         snapshot_version: int,
-        max_version: int | None = None,
+        max_version: int | None,
     ) -> Snapshot | None:
         last = MAX_VERSION if max_version is None else max_version
         params = (aggregate_type, aggregate_id, snapshot_version, last)
@@ -117,3 +135,89 @@ class SqlReads:
         if row is None:
             return None
         return self._snapshot_from_row((aggregate_type, aggregate_id, snapshot_version), row)
+
+    # -- subject keys (crypto-shredding: hindsight.shredding) ------------------------------
+    def _keys(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
+        wanted = sorted(set(subjects))
+        out: dict[str, bytes | None] = dict.fromkeys(wanted)
+        conn = self._conn()
+        for i in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[i : i + _KEYS_PER_QUERY]
+            sql = _KEYS.format(marks=", ".join([self.placeholder] * len(chunk)))
+            for subject, key in conn.execute(sql, tuple(chunk)).fetchall():
+                out[subject] = bytes(key) if key is not None else None
+        return out
+
+    def _tx_key(self, conn: Any, subject: str, now: Any) -> bytes | None:
+        """Inside the append's transaction: the subject's key, made on first use; None when
+        the subject was erased (its row stays, keyless, so no new key is ever made)."""
+        conn.execute(self._sql(_NEW_KEY), (subject, new_key(), now))
+        row = conn.execute(self._sql(_KEY), (subject,)).fetchone()
+        return bytes(row[0]) if row[0] is not None else None
+
+    def _tx_erase(self, conn: Any, subject: str, now: Any) -> None:
+        """Inside the appending transaction of an erasing event: the key is gone with it."""
+        conn.execute(self._sql(_ERASE), (subject, now, now))
+
+    # -- moving a store to sealing ----------------------------------------------------------
+    def seal_in_place(
+        self, batch: int = 1000, progress: Callable[[int, int], None] = lambda _d, _t: None
+    ) -> SealReport:
+        """Seal, in the rows themselves, what the policy seals and an older version of the
+        code stored in clear; apply the erasures already in the log (their subjects get no
+        key, so their old values become null); drop the snapshots of subjects with a key
+        (they held clear state; the next load takes a sealed one); then compact the store, so
+        no clear copy is left in a free page. Safe to run again: sealed values stay as they
+        are. Run it with no writer attached (the service and the generator stopped)."""
+        policy = self.policy  # type: ignore[attr-defined]
+        last = self.last_position()  # type: ignore[attr-defined]
+        report = SealReport()
+        position = 0
+        while True:
+            events = self._read_all(position + 1, batch)  # type: ignore[attr-defined]
+            if not events:
+                break
+            position = events[-1].position
+            with self._rewrite() as conn:
+                now = self._time_param(utcnow())
+                for e in events:
+                    subject = subject_of(e.aggregate_type, e.aggregate_id)
+                    if e.event_type in policy.erasing:
+                        self._tx_erase(conn, subject, now)
+                        report.erased += 1
+                    clear = [n for n in policy.fields(e.event_type)
+                             if e.data.get(n) is not None and not is_sealed(e.data[n])]  # fmt: skip
+                    if not clear:
+                        continue
+                    key = self._tx_key(conn, subject, now)
+                    data = seal_data(policy, key, subject, e.event_type, e.data)
+                    conn.execute(self._sql(_REWRITE), (self._data_param(data), e.position))
+                    report.sealed += 1
+            progress(position, last)
+        with self._rewrite() as conn:
+            report.snapshots_dropped = conn.execute(_DROP_SUBJECT_SNAPSHOTS).rowcount
+        self._compact()
+        return report
+
+    def _rewrite(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _data_param(self, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _compact(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class SealReport:
+    sealed: int = 0  # events whose clear values were sealed
+    erased: int = 0  # erasing events applied (their subjects keyless)
+    snapshots_dropped: int = 0
+
+
+_REWRITE = "update hs_events set data = {p} where position = {p}"
+_DROP_SUBJECT_SNAPSHOTS = (
+    "delete from hs_snapshots where exists (select 1 from hs_subject_keys k "
+    "where k.subject = hs_snapshots.aggregate_type || ':' || hs_snapshots.aggregate_id)"
+)

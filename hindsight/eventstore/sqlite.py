@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +40,7 @@ from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
 from hindsight.eventstore.sql_reads import LAST_POSITION, VERSION, SqlReads
 from hindsight.eventstore.upcasting import Upcasters
+from hindsight.shredding import NO_POLICY, Policy
 from hindsight.storable import UnstorableValue
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,6 +75,12 @@ create table if not exists hs_snapshots (
     state            text not null,
     recorded_at      integer not null,
     primary key (aggregate_type, aggregate_id, version)
+);
+create table if not exists hs_subject_keys (
+    subject    text primary key,
+    key        blob,
+    created_at integer not null,
+    erased_at  integer
 );
 """
 
@@ -173,10 +181,11 @@ class SQLiteEventStore(SqlReads, EventStore):
         path: str | Path,
         *,
         upcasters: Upcasters | None = None,
+        policy: Policy = NO_POLICY,
         synchronous: str = "FULL",
         busy_timeout_s: float = 30.0,
     ) -> None:
-        super().__init__(upcasters)
+        super().__init__(upcasters, policy)
         if synchronous.upper() not in _DURABLE:
             raise ValueError(
                 f"synchronous={synchronous!r}: use one of {', '.join(_DURABLE)} "
@@ -207,6 +216,8 @@ class SQLiteEventStore(SqlReads, EventStore):
             )
             conn.execute("pragma journal_mode=wal")
             conn.execute(f"pragma synchronous={self.synchronous}")
+            # an erased key's bytes are overwritten in the file, not left in a free page
+            conn.execute("pragma secure_delete=on")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -233,6 +244,7 @@ class SQLiteEventStore(SqlReads, EventStore):
         """
         conn = self._conn()
         conn.execute("begin immediate")
+        self._erased_in_group = False
         try:
             for p in group:
                 try:
@@ -244,6 +256,10 @@ class SQLiteEventStore(SqlReads, EventStore):
             if conn.in_transaction:
                 conn.execute("rollback")
             raise
+        if self._erased_in_group:
+            # the WAL still holds the page with the key as it was: fold it into the file
+            # (overwritten there, secure_delete) and empty the WAL; best effort under readers
+            conn.execute("pragma wal_checkpoint(truncate)")
 
     def _write_member(self, conn: sqlite3.Connection, p: PendingAppend) -> list[AppendResult]:
         # this thread's connection: the check sees earlier members of this group too
@@ -273,8 +289,9 @@ class SQLiteEventStore(SqlReads, EventStore):
                 raise ConcurrencyError(a.aggregate_type, a.aggregate_id, a.expected_version, actual)
         (last,) = conn.execute(LAST_POSITION).fetchone()
         now = utcnow()
-        results = _stamp(appends, last, now, correlation_id, causation_id)
         now_us = to_micros(now)
+        appends = self._sealed(appends, lambda subject: self._tx_key(conn, subject, now_us))
+        results = _stamp(appends, last, now, correlation_id, causation_id)
         rows = [
             _row(e, now_us if e.occurred_at is now else to_micros(e.occurred_at), now_us, i)
             for r in results
@@ -284,6 +301,9 @@ class SQLiteEventStore(SqlReads, EventStore):
             _insert_rows(conn, rows)
             if idempotency_key is not None:
                 conn.execute(_INSERT_KEY, (idempotency_key, last + 1, last + len(rows)))
+        for subject in self._erasing(appends):
+            self._tx_erase(conn, subject, now_us)
+            self._erased_in_group = True
         return results
 
     # -- reading: the shared queries are in SqlReads ------------------------------------
@@ -297,8 +317,31 @@ class SQLiteEventStore(SqlReads, EventStore):
             from_micros(at),
         )  # fmt: skip
 
+    # -- moving to sealing (SqlReads.seal_in_place) ----------------------------------------
+    @contextmanager
+    def _rewrite(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("begin immediate")
+        try:
+            yield conn
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+
+    def _data_param(self, data: dict[str, Any]) -> Any:
+        return dumps_json(data)
+
+    def _compact(self) -> None:
+        """Rewrite the file without its free pages (where the clear rows were) and empty
+        the WAL."""
+        conn = self._conn()
+        conn.execute("pragma wal_checkpoint(truncate)")
+        conn.execute("vacuum")
+        conn.execute("pragma wal_checkpoint(truncate)")
+
     # -- snapshots -------------------------------------------------------------------------
-    def save_snapshot(self, snapshot: Snapshot) -> None:
+    def _save_snapshot(self, snapshot: Snapshot) -> None:
         self._conn().execute(
             "insert or replace into hs_snapshots (aggregate_type, aggregate_id, version, "
             "snapshot_version, state, recorded_at) values (?, ?, ?, ?, ?, ?)",
@@ -318,3 +361,40 @@ class SQLiteEventStore(SqlReads, EventStore):
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+class SQLiteKeyReader:
+    """The subject keys of a SQLite store, read-only: what the projection job's validator
+    opens sealed fields with (hindsight.shredding.KeyReader)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLite {self.path}"
+
+    def keys(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
+        if self._conn is None:
+            # read-only: the job never writes the store; a missing file is an error, not "no keys"
+            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                         check_same_thread=False, timeout=30)  # fmt: skip
+        wanted = list(dict.fromkeys(subjects))
+        out: dict[str, bytes | None] = {}
+        marks = ", ".join("?" * len(wanted))
+        try:
+            rows = self._conn.execute(
+                f"select subject, key from hs_subject_keys where subject in ({marks})", wanted
+            ).fetchall()
+        except sqlite3.OperationalError as err:
+            if "no such table" not in str(err):
+                raise
+            return out  # a store from before sealing: it holds no sealed value either
+        for subject, key in rows:
+            out[subject] = bytes(key) if key is not None else None
+        return out
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

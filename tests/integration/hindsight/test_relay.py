@@ -22,6 +22,7 @@ from entrypoints import bootstrap
 from entrypoints.workload import run_direct
 from hindsight.events import Envelope
 from hindsight.settings import Settings
+from hindsight.shredding import is_sealed
 from hindsight.topics import is_mark, topic_name
 
 pytestmark = pytest.mark.servers("kafka", "postgres")
@@ -105,8 +106,11 @@ def test_appended_events_reach_kafka_in_order_per_key(isolated: Settings) -> Non
     got = consume_all(s, topics, ids)
     assert {e.event_id for e in got} == ids
     first_delivery_in_version_order(got)
-    by_id = {e.event_id: e for e in stored}
+    # the records carry the events as stored: personal data sealed, never in clear
+    by_id = {e.event_id: e for e in handler.store.stored().read_all(0, 10**6)}
     assert all(e.data == by_id[e.event_id].data for e in got)
+    registered = [e for e in got if e.event_type == "CustomerRegistered"]
+    assert registered and all(is_sealed(e.data["email"]) for e in registered)
 
 
 def test_killing_the_relay_mid_batch_loses_nothing(isolated: Settings) -> None:

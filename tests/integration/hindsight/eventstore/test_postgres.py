@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from hindsight.eventstore import EventStore
-from hindsight.eventstore.postgres import PostgresEventStore
+from hindsight.eventstore.postgres import PostgresEventStore, PostgresKeyReader
 from hindsight.settings import Settings
+from hindsight.shredding import KeyReader
 from tests.eventstore_contract import EventStoreContract
 
 pytestmark = pytest.mark.servers("postgres")
@@ -45,6 +46,20 @@ class TestPostgresEventStore(EventStoreContract):
                 "%(recorded_at)s, %(data)s::jsonb)",
                 row,
             )
+
+    def stored_text(self, store: EventStore) -> bytes:
+        assert isinstance(store, PostgresEventStore)
+        with psycopg.connect(store.dsn, autocommit=True) as conn:
+            conn.execute(f"set search_path to {store.schema}")
+            rows = [
+                *conn.execute("select data::text from hs_events"),
+                *conn.execute("select state::text from hs_snapshots"),
+            ]
+        return "\n".join(r[0] for r in rows).encode()
+
+    def key_reader(self, store: EventStore) -> KeyReader:
+        assert isinstance(store, PostgresEventStore)
+        return PostgresKeyReader(store.dsn, store.schema)
 
 
 def test_open_store_uses_the_configured_dsn(settings: Settings) -> None:

@@ -65,6 +65,9 @@ CASES: list[tuple[str, str, Mutation]] = [
     ("classification.missing", "CustomerRegistered.data.tier", lambda r: prop(_registered(r), "data", "tier").pop("classification")),
     ("classification.unknown", "CustomerRegistered.data.tier", lambda r: prop(_registered(r), "data", "tier").__setitem__("classification", "secret")),
     ("classification.always-pii", "CustomerRegistered.data.email", lambda r: prop(_registered(r), "data", "email").__setitem__("classification", "internal")),
+    # Personal data in an event not sealed: an erasure could never reach its copies on the log.
+    ("pii.encrypted", "CustomerRegistered.data.email", lambda r: custom(prop(_registered(r), "data", "email"), "encrypted", False)),
+    ("pii.encrypted", "customers.name", lambda r: custom(prop(schema(r, "customers"), "name"), "encrypted", True)),
     ("pii.never-in-clear", "CustomerRegistered.data.email", lambda r: custom(prop(_registered(r), "data", "email"), "piiAllowedPorts", ["elasticsearch"])),
     ("pii.allowance-port", "CustomerRegistered.data.name", lambda r: custom(prop(_registered(r), "data", "name"), "piiAllowedPorts", ["elasticsearch", "bigquery"])),
     # A pii field reaching a read model its contract does not allow: name into the graph.

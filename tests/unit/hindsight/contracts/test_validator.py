@@ -30,6 +30,7 @@ from hindsight.contracts.validator import (
     dead_letter,
     validate,
 )
+from hindsight.shredding import new_key, seal
 from tests.unit.commerce.support import MemoryStore
 from tests.unit.hindsight.contracts.scenario import commands, envelopes
 
@@ -185,3 +186,17 @@ def test_a_record_over_the_largest_event_is_refused_before_parsing() -> None:
     assert str(len(raw)) in result.detail
     event["data"]["street"] = "1 Main St"
     assert not isinstance(VALIDATOR(json.dumps(event).encode()), Invalid)
+
+
+def test_a_sealed_value_passes_where_the_contract_seals_the_field_only() -> None:
+    """On the log an `encrypted` field holds a sealed value (its clear value was checked at
+    append); the same string in a field the contract does not seal is still a bad format."""
+    registered = _first("CustomerRegistered")
+    sealed = seal(new_key(), "customer:c", "email", "ada@example.org")
+    assert VALIDATOR({**registered, "data": {**registered["data"], "email": sealed}}) == {
+        **registered,
+        "data": {**registered["data"], "email": sealed},
+    }
+    placed = _first("OrderPlaced")
+    result = VALIDATOR({**placed, "event_id": sealed})
+    assert isinstance(result, Invalid) and result.kind == INVALID_FORMAT

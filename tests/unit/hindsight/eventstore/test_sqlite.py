@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from hindsight.eventstore import EventStore
-from hindsight.eventstore.sqlite import SQLiteEventStore, to_micros
+from hindsight.eventstore.sqlite import SQLiteEventStore, SQLiteKeyReader, to_micros
+from hindsight.shredding import KeyReader
 from tests.eventstore_contract import EventStoreContract
 
 
@@ -41,6 +42,15 @@ class TestSQLiteEventStore(EventStoreContract):
                 ":version, :position, :occurred_at, :recorded_at, :data)",
                 values,
             )
+
+    def stored_text(self, store: EventStore) -> bytes:
+        assert isinstance(store, SQLiteEventStore)
+        wal = store.path.with_name(store.path.name + "-wal")
+        return store.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    def key_reader(self, store: EventStore) -> KeyReader:
+        assert isinstance(store, SQLiteEventStore)
+        return SQLiteKeyReader(store.path)
 
 
 def test_the_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:

@@ -1,0 +1,133 @@
+"""Replay benchmark: how fast read models as of a moment are rebuilt, beside the live job.
+
+Run: `python -m benchmarks.bench_replay [--events N ...]` (`make bench-replay`). For each N, on
+ONE preloaded log in a private namespace (the pipeline benchmark's preload: the same workload,
+written to a SQLite store and relayed to Kafka before anything reads it):
+
+1. live: the projection job (unbounded, a mini-cluster of its own, parallelism 2) and both sink
+   workers (processes) from an empty state until both stores hold exactly the reference
+   projection: events/s = N / that time;
+2. replay: `hindsight replay --as-of <the last position>` (entrypoints.replay.run: the bounded
+   job on a mini-cluster of its own, the sink workers as threads) until it is complete, and a
+   parity check against the reference: events/s = N / its time, and the bounded job's part.
+
+Both are measured from their start (JVM and Python start-up included: what a user waits for);
+the ratio is replay / live. Figures in `$HINDSIGHT_HOME/bench/replay.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.bench_pipeline import cleanup, namespace, preload, wait_complete
+from entrypoints import figures, parity, replay
+from entrypoints import namespace as ns
+from entrypoints.local_job import LocalJob
+from hindsight.settings import Settings, get_settings
+
+console = Console()
+
+
+def live_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
+    s = loaded.s
+    t0 = time.monotonic()
+    job = LocalJob(s, [], s.home / "live-job.log")
+
+    def alive() -> None:
+        if job.state() != "RUNNING":
+            raise RuntimeError(f"the live job is {job.state()}")
+
+    try:
+        with ns.running_sinks(s):
+            done = wait_complete(loaded, t0, alive, timeout_s, lambda: True, timeout_s)
+    finally:
+        job.stop()
+    seconds = max(done.values())
+    return {"seconds": round(seconds, 1), "events_per_s": round(loaded.events / seconds, 1)}
+
+
+def replay_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
+    s = loaded.s
+    moment = replay.parse_moment(str(loaded.handler.store.last_position()), s)
+    marks: dict[str, float] = {}
+    t0 = time.monotonic()
+
+    def progress(what: str, _done: int, _total: int) -> None:
+        marks.setdefault(what, time.monotonic() - t0)
+
+    built = replay.run(s, "bench", moment, progress, timeout_s=timeout_s)
+    seconds = time.monotonic() - t0
+    got = parity.read_model_parity(replay.settings_for(s, "bench"), loaded.projector.outputs())
+    job_s = marks.get("the sink workers write the last changes", seconds)
+    return {
+        "seconds": round(seconds, 1),
+        "events_per_s": round(loaded.events / seconds, 1),
+        "bounded_job_seconds": round(job_s, 1),
+        "bounded_job_events_per_s": round(loaded.events / job_s, 1),
+        "documents": built.documents,
+        "nodes": built.nodes,
+        "parity": got.equal,
+        "parity_checked": got.checked,
+    }
+
+
+def run_once(base: Settings, work: Path, events: int, timeout_s: float) -> dict[str, Any]:
+    s = namespace(base, work)
+    result: dict[str, Any] = {"events": events, "namespace": s.kafka_topic_prefix}
+    try:
+        console.print(f"[bold]N={events:,}[/]: preloading the log")
+        loaded = preload(s, events)
+        result["events"] = loaded.events
+        console.print("  live job + sink workers until both stores equal the reference")
+        result["live"] = live_rate(loaded, timeout_s)
+        console.print("  replay as of the last position until complete")
+        result["replay"] = replay_rate(loaded, timeout_s)
+        result["ratio_replay_vs_live"] = round(
+            result["replay"]["events_per_s"] / result["live"]["events_per_s"], 3
+        )
+    except Exception as err:  # noqa: BLE001 - report the failed size, keep the others
+        result["error"] = f"{type(err).__name__}: {err}"
+        console.print(f"  [red]failed:[/] {result['error']} (logs kept in {s.home})")
+    finally:
+        for r in replay.replays(s):
+            replay.drop(s, r.name)
+        cleanup(s)
+        if "error" not in result:
+            shutil.rmtree(s.home, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, nargs="+", default=[200_000, 1_000_000])
+    parser.add_argument("--timeout-s", type=float, default=3600)
+    args = parser.parse_args()
+    base = get_settings()
+    work = base.home / "bench" / "replay-work"
+    results = []
+    for n in args.events:
+        results.append(run_once(base, work, n, args.timeout_s))
+        figures.write(base.home, "replay", {"events": args.events}, {"runs": results})
+    table = Table(title="replay vs the live job (events/s, start-up included)")
+    for col in ("N", "live e2e", "replay", "bounded job", "ratio [>= 0.8]", "parity"):
+        table.add_column(col)
+    for r in results:
+        if "error" in r:
+            table.add_row(f"{r['events']:,}", r["error"], "", "", "", "")
+            continue
+        table.add_row(f"{r['events']:,}", f"{r['live']['events_per_s']:,.0f}",
+                      f"{r['replay']['events_per_s']:,.0f}",
+                      f"{r['replay']['bounded_job_events_per_s']:,.0f}",
+                      f"{r['ratio_replay_vs_live']:.2f}", str(r["replay"]["parity"]))  # fmt: skip
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
