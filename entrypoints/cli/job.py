@@ -108,10 +108,11 @@ def submit(
     existing = running_jobs(s)
     if existing:
         return str(existing[0]["jid"])
+    resuming = False
     if from_savepoint is None and not fresh:
         checkpoint = latest_checkpoint(s)
         if checkpoint is not None:
-            from_savepoint = str(checkpoint)
+            from_savepoint, resuming = str(checkpoint), True
             console.print(f"resuming from the latest retained checkpoint {checkpoint}")
     stack = get_settings()  # the launcher's state dir, even when `s` is a test's namespace
     live = lambda: [j["name"] for j in live_jobs(s)]  # noqa: E731 - a callback
@@ -134,7 +135,19 @@ def submit(
             job_id = line.split()[-1]
             _record_submitted(s, job_id)
             return job_id
+    if resuming and _OLDER_GRAPH in result.stdout + result.stderr:
+        # a checkpoint of an older version of the job (README, "Moving a deployment"): the
+        # read models are a projection of the log, so rebuild them from its first record;
+        # the sinks' version guards keep every document at its newest version meanwhile
+        console.print(
+            f"[yellow]the retained checkpoint {from_savepoint} was taken by an older version "
+            "of the job; starting fresh from the log's first record[/]"
+        )
+        return submit(s, parallelism=parallelism, extra=extra, fresh=True, env=env)
     raise RuntimeError(f"flink run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+
+_OLDER_GRAPH = "Cannot map checkpoint/savepoint state for operator"
 
 
 def wait_running(s: Settings, job_id: str, timeout_s: float = 120) -> None:
