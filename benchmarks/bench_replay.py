@@ -18,6 +18,7 @@ the ratio is replay / live. Figures in `$HINDSIGHT_HOME/bench/replay.json`.
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -109,6 +110,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, nargs="+", default=[200_000, 1_000_000])
     parser.add_argument("--timeout-s", type=float, default=3600)
     args = parser.parse_args()
+    # polling labels before the first write names them is expected here, not a warning
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
     base = get_settings()
     work = base.home / "bench" / "replay-work"
     results = []

@@ -185,6 +185,21 @@ def partitions_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
            f"{yes['partitions_refused']:,} with it", f"{n['topics']} topics")  # fmt: skip
 
 
+def replay_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    for run in r["runs"]:
+        events = f"{run['events']:,} events"
+        if "error" in run:
+            yield ("replay as of the log's end vs the live job + sinks", run["error"], events)
+            continue
+        live, rep = run["live"], run["replay"]
+        figure = (
+            f"{run['ratio_replay_vs_live']}x ({rep['events_per_s']:,.0f} / "
+            f"{live['events_per_s']:,.0f} events/s; the bounded job alone "
+            f"{rep['bounded_job_events_per_s']:,.0f}; parity {rep['parity']})"
+        )
+        yield ("replay as of the log's end / live job + sinks (start-up included)", figure, events)
+
+
 SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes it, its rows)
     "stack": ("make bench-stack", stack_rows),
     "load": ("make bench-load", load_rows),
@@ -196,6 +211,7 @@ SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes 
     "sinks": ("make bench-sinks", sinks_rows),
     "faults": ("make faults", faults_rows),
     "new-partitions": ("make bench-partitions", partitions_rows),
+    "replay": ("make bench-replay", replay_rows),
 }
 
 

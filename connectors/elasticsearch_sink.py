@@ -82,14 +82,15 @@ class ElasticsearchPositions:
                                   "version": d.position, "version_type": "external"}})  # fmt: skip
             ops.append({"position": d.position, "subtask": d.subtask, "of": d.of,
                         "saved_at": d.saved_at})  # fmt: skip
-        response = self.client.bulk(operations=ops)
+        # refreshed at once (a handful of documents in a one-shard index): readers search it
+        response = self.client.bulk(operations=ops, refresh=True)
         for item in response["items"]:
             status = item["index"]["status"]
             if status >= 300 and status != 409:  # 409: a newer mark is there already
                 raise _Retryable(f"position not saved: {_reason(item['index'])}")
 
     def load(self) -> list[Durable]:
-        """Real-time reads (no refresh needed): the documents as last written."""
+        """Every subtask's document (searchable as soon as saved: `save` refreshes)."""
         try:
             hits = self.client.search(index=self.index, size=1000, query={"match_all": {}},
                                       version=False)["hits"]["hits"]  # fmt: skip

@@ -71,6 +71,12 @@ def subject_of(aggregate_type: str, aggregate_id: str) -> str:
     return f"{aggregate_type}:{aggregate_id}"
 
 
+def key_rows(rows: Iterable[tuple[str, Any]]) -> dict[str, bytes | None]:
+    """(subject, key) rows as a store returns them (a driver may give a memoryview), a
+    null key being an erased subject."""
+    return {subject: bytes(key) if key is not None else None for subject, key in rows}
+
+
 class KeyReader(Protocol):
     """Subject keys as the event store holds them: a subject it has no row for is left out
     (the store never made one), None for an erased one. Read-only: the projection job's."""

@@ -46,7 +46,7 @@ from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import VERSION, SqlReads
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.shredding import NO_POLICY, Policy
+from hindsight.shredding import NO_POLICY, Policy, key_rows
 from hindsight.storable import UnstorableValue, refuse_unstorable
 
 _LOCK_CLASS = 0x4853  # "HS": the advisory-lock namespace of the Hindsight event store
@@ -531,13 +531,10 @@ class PostgresKeyReader:
                 self.dsn, autocommit=True, options=f"-c search_path={self.schema}"
             )
         wanted = list(dict.fromkeys(subjects))
-        out: dict[str, bytes | None] = {}
         rows = self._conn.execute(
             "select subject, key from hs_subject_keys where subject = any(%s)", (wanted,)
         ).fetchall()
-        for subject, key in rows:
-            out[subject] = bytes(key) if key is not None else None
-        return out
+        return key_rows(rows)
 
     def close(self) -> None:
         if self._conn is not None:

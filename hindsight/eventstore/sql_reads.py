@@ -14,7 +14,7 @@ from typing import Any
 
 from hindsight.events import Envelope, utcnow
 from hindsight.eventstore.base import Snapshot
-from hindsight.shredding import is_sealed, new_key, seal_data, subject_of
+from hindsight.shredding import is_sealed, key_rows, new_key, seal_data, subject_of
 
 COLUMNS = (
     "event_id, event_type, schema_version, aggregate_type, aggregate_id, version, position, "
@@ -144,8 +144,7 @@ class SqlReads:
         for i in range(0, len(wanted), _KEYS_PER_QUERY):
             chunk = wanted[i : i + _KEYS_PER_QUERY]
             sql = _KEYS.format(marks=", ".join([self.placeholder] * len(chunk)))
-            for subject, key in conn.execute(sql, tuple(chunk)).fetchall():
-                out[subject] = bytes(key) if key is not None else None
+            out.update(key_rows(conn.execute(sql, tuple(chunk)).fetchall()))
         return out
 
     def _tx_key(self, conn: Any, subject: str, now: Any) -> bytes | None:

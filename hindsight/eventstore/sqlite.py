@@ -40,7 +40,7 @@ from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
 from hindsight.eventstore.sql_reads import LAST_POSITION, VERSION, SqlReads
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.shredding import NO_POLICY, Policy
+from hindsight.shredding import NO_POLICY, Policy, key_rows
 from hindsight.storable import UnstorableValue
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -380,7 +380,6 @@ class SQLiteKeyReader:
             self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
                                          check_same_thread=False, timeout=30)  # fmt: skip
         wanted = list(dict.fromkeys(subjects))
-        out: dict[str, bytes | None] = {}
         marks = ", ".join("?" * len(wanted))
         try:
             rows = self._conn.execute(
@@ -389,10 +388,8 @@ class SQLiteKeyReader:
         except sqlite3.OperationalError as err:
             if "no such table" not in str(err):
                 raise
-            return out  # a store from before sealing: it holds no sealed value either
-        for subject, key in rows:
-            out[subject] = bytes(key) if key is not None else None
-        return out
+            return {}  # a store from before sealing: it holds no sealed value either
+        return key_rows(rows)
 
     def close(self) -> None:
         if self._conn is not None:

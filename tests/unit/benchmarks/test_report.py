@@ -49,3 +49,14 @@ def test_a_rate_a_short_run_could_not_time_says_so() -> None:
     lines = report.table({"pipeline": doc({"runs": [run]}, {"events": 3000})})
     row = next(line for line in lines if line.startswith("| projection job, thread"))
     assert "| not timed / 448.4 events/s |" in row
+
+
+def test_replay_rows_give_the_ratio_and_a_failed_size_its_error() -> None:
+    replayed = {"events_per_s": 1820.0, "bounded_job_events_per_s": 3100.0, "parity": True}
+    good = {"events": 200000, "ratio_replay_vs_live": 0.91, "live": {"events_per_s": 2000.0},
+            "replay": replayed}  # fmt: skip
+    bad = {"events": 1000000, "error": "TimeoutError: read models not complete"}
+    lines = report.table({"replay": doc({"runs": [good, bad]}, {"events": [200000, 1000000]})})
+    rows = [line for line in lines if line.startswith("| replay as of")]
+    assert "0.91x (1,820 / 2,000 events/s; the bounded job alone 3,100; parity True)" in rows[0]
+    assert "TimeoutError" in rows[1] and "1,000,000 events" in rows[1]
