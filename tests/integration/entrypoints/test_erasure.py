@@ -8,8 +8,6 @@ store's file and every record on the event topics hold none of it in clear."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -17,7 +15,6 @@ from confluent_kafka import Consumer, TopicPartition
 from commerce.read.ports import ES_CUSTOMERS
 from connectors import clients
 from entrypoints import bootstrap, parity, replay
-from entrypoints import namespace as ns
 from hindsight.eventstore.factory import default_sqlite_path
 from hindsight.settings import Settings
 from hindsight.topics import topic_name
@@ -25,15 +22,6 @@ from hindsight.topics import topic_name
 pytestmark = pytest.mark.servers("kafka", "elasticsearch", "neo4j")
 
 NAME, EMAIL, STREET = "Zephyrine Quistgaard", "zephyrine@quistgaard.example", "9 Quist Lane"
-
-
-@pytest.fixture
-def live(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
-    s = ns.private(settings, tmp_path, "erase").model_copy(update={"eventstore_backend": "sqlite"})
-    yield s
-    for r in replay.replays(s):
-        replay.drop(s, r.name)
-    ns.wipe(s)
 
 
 def _es_hits(s: Settings, name: str, text: str) -> int:

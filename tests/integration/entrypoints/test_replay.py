@@ -8,29 +8,17 @@ before a price change and just before a cancellation (the old price, the order s
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from commerce.read.ports import ES_ORDERS, ES_PRODUCTS
 from connectors import clients
 from entrypoints import bootstrap, parity, replay
-from entrypoints import namespace as ns
 from entrypoints.workload import run_direct
 from hindsight.settings import Settings
 
 pytestmark = pytest.mark.servers("kafka", "elasticsearch", "neo4j")
-
-
-@pytest.fixture
-def live(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
-    s = ns.private(settings, tmp_path, "replay").model_copy(update={"eventstore_backend": "sqlite"})
-    yield s
-    for r in replay.replays(s):
-        replay.drop(s, r.name)
-    ns.wipe(s)
 
 
 def test_replays_as_of_a_time_and_a_position_equal_the_reference_up_to_it(live: Settings) -> None:
