@@ -85,7 +85,7 @@ class ProductReport:
     appended: int | None = None  # of those, recorded within the freshness window
     required_complete_percent: float = 100.0  # the contract's completeness SLA
     version_gaps: int = 0  # versions missing between an aggregate's first and last in the sample
-    on_topic: int | None = None  # records on the product's topic (None: not asked)
+    on_topic: int | None = None  # records on the product's topic, marks too (None: not asked)
 
     @property
     def valid_percent(self) -> float | None:
@@ -94,7 +94,8 @@ class ProductReport:
     @property
     def missing(self) -> int:
         """Events known to be absent: holes in the sample's version sequences, and stored
-        events beyond what the topic holds (a lower bound: a duplicate can hide a loss)."""
+        events beyond what the topic holds (a lower bound: a duplicate, or one of the relay's
+        position marks, which are records too, can hide a loss)."""
         short = max(0, (self.stored or 0) - self.on_topic) if self.on_topic is not None else 0
         return self.version_gaps + short
 
