@@ -95,7 +95,9 @@ class ElasticsearchPositions:
             hits = self.client.search(index=self.index, size=1000, query={"match_all": {}},
                                       version=False)["hits"]["hits"]  # fmt: skip
         except ApiError as err:
-            if err.meta.status == 404:
+            # 404: no worker has started yet; 503: one is creating the index right now (its
+            # shard not started): either way no position is saved yet
+            if err.meta.status in (404, 503):
                 return []
             raise
         return [Durable(int(h["_source"]["position"]), int(h["_source"]["subtask"]),
