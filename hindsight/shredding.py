@@ -134,7 +134,15 @@ def open_data(
 
 
 def needs_key(policy: Policy, event_type: str, data: Mapping[str, Any]) -> bool:
+    """A sealed value to open."""
     return any(is_sealed(data.get(n)) for n in policy.fields(event_type))
+
+
+def needs_sealing(policy: Policy, event_type: str, data: Mapping[str, Any]) -> bool:
+    """A clear value in a field the policy seals."""
+    return any(
+        data.get(n) is not None and not is_sealed(data[n]) for n in policy.fields(event_type)
+    )
 
 
 class EventOpener:

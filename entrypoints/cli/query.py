@@ -52,8 +52,17 @@ def positions(s: Settings) -> ReadModelPositions:
     )
 
 
-def _wait(s: Settings, stores: list[str], min_position: int | None, wait_s: float) -> None:
-    """Exit 2 for a position past the log's end, 3 when a store stays behind."""
+def _reading(
+    at: str | None, stores: list[str], min_position: int | None, wait_s: float
+) -> Settings:
+    """The live read models or a complete replay's (exit 2 for an unknown one), once
+    `stores` hold `min_position` (exit 2 for a position past the log's end, 3 when a store
+    stays behind)."""
+    try:
+        s = reading_at(get_settings(), at)
+    except ReplayError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        raise typer.Exit(2) from None
     try:
         positions(s).wait(stores, min_position, wait_s)
     except BeyondTheLog as err:
@@ -62,15 +71,7 @@ def _wait(s: Settings, stores: list[str], min_position: int | None, wait_s: floa
     except Behind as err:
         console.print(f"[bold red]not yet:[/] {err}")
         raise typer.Exit(3) from None
-
-
-def _settings(at: str | None) -> Settings:
-    """The live read models, or a complete replay's."""
-    try:
-        return reading_at(get_settings(), at)
-    except ReplayError as err:
-        console.print(f"[bold red]error:[/] {err}")
-        raise typer.Exit(2) from None
+    return s
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
@@ -105,8 +106,7 @@ def search(
 ) -> None:
     """Full-text search over products (default) or orders, with filters and facets."""
 
-    s = _settings(at)
-    _wait(s, ["elasticsearch"], min_position, wait_s)
+    s = _reading(at, ["elasticsearch"], min_position, wait_s)
     es = es_client(s)
     if orders:
         res = q.search_orders(
@@ -150,8 +150,7 @@ def graph_orders(
 ) -> None:
     """A customer's orders and what was in them."""
 
-    s = _settings(at)
-    _wait(s, ["neo4j"], min_position, wait_s)
+    s = _reading(at, ["neo4j"], min_position, wait_s)
     with neo4j_driver(s) as d:
         rows = g.customer_orders(d, customer_id, label_prefix=s.neo4j_label_prefix)
     for r in rows:
@@ -171,8 +170,7 @@ def graph_together(
 ) -> None:
     """Products bought together with a product."""
 
-    s = _settings(at)
-    _wait(s, ["neo4j"], min_position, wait_s)
+    s = _reading(at, ["neo4j"], min_position, wait_s)
     with neo4j_driver(s) as d:
         rows = g.bought_together(d, product_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(_table(f"bought with {product_id}", rows, ["product_id", "name", "orders"]))
@@ -188,8 +186,7 @@ def graph_similar(
 ) -> None:
     """Customers who bought the same products as a customer."""
 
-    s = _settings(at)
-    _wait(s, ["neo4j"], min_position, wait_s)
+    s = _reading(at, ["neo4j"], min_position, wait_s)
     with neo4j_driver(s) as d:
         rows = g.similar_customers(d, customer_id, limit, label_prefix=s.neo4j_label_prefix)
     console.print(
@@ -203,8 +200,7 @@ def status(
     at: At = None,
 ) -> None:
     """Each read model's position along the log, and its lag in events and seconds."""
-    s = _settings(at)
-    _wait(s, ["elasticsearch", "neo4j"], min_position, wait_s)
+    s = _reading(at, ["elasticsearch", "neo4j"], min_position, wait_s)
     end, stores = positions(s).status()
     table = Table(title=f"read models (the log is at position {end})")
     for col in ("store", "position", "lag (events)", "lag (s)"):

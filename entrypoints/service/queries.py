@@ -5,10 +5,11 @@ waits for the store it reads to reach it; `/read-models` shows every store's pos
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from commerce.read import graph, search
 from connectors import clients
@@ -44,36 +45,41 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
     es = cache(lambda: clients.elasticsearch_for(settings))
     driver = cache(lambda: clients.neo4j_for(settings))
 
-    def where(at: str | None) -> Settings:
-        try:
-            return reading_at(settings, at)
-        except ReplayError as err:
-            raise ApiError(404, "unknown_replay", str(err), field="at", reason="unknown") from None
+    def reading(*stores: str) -> Callable[..., Settings]:
+        """A dependency of every read: `at` (the live read models or a replay's) and, with
+        `min_position`, the wait until `stores` hold it, or a clear answer why not."""
 
-    def positions(at: str | None) -> ReadModelPositions:
-        return ReadModelPositions(where(at), log, es, driver)
+        def read_models_at(
+            at: str | None = AT, min_position: int | None = MIN_POSITION, wait_s: float = WAIT_S
+        ) -> Settings:
+            try:
+                s = reading_at(settings, at)
+            except ReplayError as err:
+                raise ApiError(404, "unknown_replay", str(err), field="at",
+                               reason="unknown") from None  # fmt: skip
+            try:
+                ReadModelPositions(s, log, es, driver).wait(stores, min_position, wait_s)
+            except BeyondTheLog as err:
+                raise ApiError(422, "invalid_query", str(err), field="min_position",
+                               reason="beyond_the_log") from None  # fmt: skip
+            except Behind as err:
+                raise ApiError(503, "read_model_behind", str(err), field="min_position",
+                               reason=f"{err.store}_behind", store=err.store,
+                               position=err.reached, min_position=err.wanted,
+                               headers={"Retry-After": "1"}) from None  # fmt: skip
+            return s
 
-    def wait(at: str | None, stores: list[str], min_position: int | None, wait_s: float) -> None:
-        """Before the query: its store holds `min_position`, or a clear answer why not."""
-        try:
-            positions(at).wait(stores, min_position, wait_s)
-        except BeyondTheLog as err:
-            raise ApiError(422, "invalid_query", str(err), field="min_position",
-                           reason="beyond_the_log") from None  # fmt: skip
-        except Behind as err:
-            raise ApiError(503, "read_model_behind", str(err), field="min_position",
-                           reason=f"{err.store}_behind", store=err.store,
-                           position=err.reached, min_position=err.wanted,
-                           headers={"Retry-After": "1"}) from None  # fmt: skip
+        return read_models_at
+
+    search_at = Depends(reading("elasticsearch"))
+    graph_at = Depends(reading("neo4j"))
+    both_at = Depends(reading("elasticsearch", "neo4j"))
 
     @router.get("/read-models", tags=["read models"])
-    def read_models(
-        min_position: int | None = MIN_POSITION, wait_s: float = WAIT_S, at: str | None = AT
-    ) -> dict[str, Any]:
+    def read_models(s: Settings = both_at) -> dict[str, Any]:
         """Each store's position (every event up to it is visible there), and its lag behind
         the log in events and in seconds; with `min_position`, once both stores reach it."""
-        wait(at, ["elasticsearch", "neo4j"], min_position, wait_s)
-        end, stores = positions(at).status()
+        end, stores = ReadModelPositions(s, log, es, driver).status()
         return {"log_position": end, "read_models": [p.to_dict() for p in stores]}
 
     @router.get("/search/products", tags=["search"])
@@ -84,11 +90,8 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
         max_price: int | None = Query(default=None, ge=0, le=_LONG),
         in_stock: bool | None = None,
         size: int = Query(default=10, ge=1, le=100),
-        at: str | None = AT,
-        min_position: int | None = MIN_POSITION,
-        wait_s: float = WAIT_S,
+        s: Settings = search_at,
     ) -> dict[str, Any]:
-        wait(at, ["elasticsearch"], min_position, wait_s)
         return search.search_products(
             es(),
             q,
@@ -97,7 +100,7 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
             max_price=max_price,
             in_stock=in_stock,
             size=size,
-            alias_prefix=where(at).es_alias_prefix,
+            alias_prefix=s.es_alias_prefix,
         )
 
     @router.get("/search/orders", tags=["search"])
@@ -107,11 +110,8 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
         customer_id: str | None = None,
         min_total: int | None = Query(default=None, ge=0, le=_LONG),
         size: int = Query(default=10, ge=1, le=100),
-        at: str | None = AT,
-        min_position: int | None = MIN_POSITION,
-        wait_s: float = WAIT_S,
+        s: Settings = search_at,
     ) -> dict[str, Any]:
-        wait(at, ["elasticsearch"], min_position, wait_s)
         return search.search_orders(
             es(),
             q,
@@ -119,42 +119,25 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
             customer_id=customer_id,
             min_total=min_total,
             size=size,
-            alias_prefix=where(at).es_alias_prefix,
+            alias_prefix=s.es_alias_prefix,
         )
 
     @router.get("/graph/customers/{customer_id}/orders", tags=["graph"])
-    def customer_orders(
-        customer_id: str,
-        at: str | None = AT,
-        min_position: int | None = MIN_POSITION,
-        wait_s: float = WAIT_S,
-    ) -> list[dict[str, Any]]:
-        wait(at, ["neo4j"], min_position, wait_s)
-        labels = where(at).neo4j_label_prefix
-        return graph.customer_orders(driver(), customer_id, label_prefix=labels)
+    def customer_orders(customer_id: str, s: Settings = graph_at) -> list[dict[str, Any]]:
+        return graph.customer_orders(driver(), customer_id, label_prefix=s.neo4j_label_prefix)
 
     @router.get("/graph/products/{product_id}/bought-together", tags=["graph"])
     def bought_together(
-        product_id: str,
-        limit: int = Query(10, ge=1, le=100),
-        at: str | None = AT,
-        min_position: int | None = MIN_POSITION,
-        wait_s: float = WAIT_S,
+        product_id: str, limit: int = Query(10, ge=1, le=100), s: Settings = graph_at
     ) -> list[Any]:
-        wait(at, ["neo4j"], min_position, wait_s)
-        labels = where(at).neo4j_label_prefix
+        labels = s.neo4j_label_prefix
         return graph.bought_together(driver(), product_id, limit, label_prefix=labels)
 
     @router.get("/graph/customers/{customer_id}/similar", tags=["graph"])
     def similar(
-        customer_id: str,
-        limit: int = Query(10, ge=1, le=100),
-        at: str | None = AT,
-        min_position: int | None = MIN_POSITION,
-        wait_s: float = WAIT_S,
+        customer_id: str, limit: int = Query(10, ge=1, le=100), s: Settings = graph_at
     ) -> list[Any]:
-        wait(at, ["neo4j"], min_position, wait_s)
-        labels = where(at).neo4j_label_prefix
+        labels = s.neo4j_label_prefix
         return graph.similar_customers(driver(), customer_id, limit, label_prefix=labels)
 
     return router

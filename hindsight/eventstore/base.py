@@ -34,6 +34,7 @@ from hindsight.shredding import (
     Policy,
     is_sealed,
     needs_key,
+    needs_sealing,
     open_data,
     seal,
     seal_data,
@@ -294,7 +295,7 @@ class EventStore(ABC):
         out = []
         for a in appends:
             if not policy.sealed or not any(
-                e.data.get(n) is not None for e in a.events for n in policy.fields(e.event_type)
+                needs_sealing(policy, e.event_type, e.data) for e in a.events
             ):
                 out.append(a)
                 continue

@@ -44,9 +44,9 @@ from hindsight.eventstore.base import (
 )
 from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
-from hindsight.eventstore.sql_reads import VERSION, SqlReads
+from hindsight.eventstore.sql_reads import VERSION, SqlReads, read_keys
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.shredding import NO_POLICY, Policy, key_rows
+from hindsight.shredding import NO_POLICY, Policy
 from hindsight.storable import UnstorableValue, refuse_unstorable
 
 _LOCK_CLASS = 0x4853  # "HS": the advisory-lock namespace of the Hindsight event store
@@ -530,11 +530,7 @@ class PostgresKeyReader:
             self._conn = psycopg.connect(
                 self.dsn, autocommit=True, options=f"-c search_path={self.schema}"
             )
-        wanted = list(dict.fromkeys(subjects))
-        rows = self._conn.execute(
-            "select subject, key from hs_subject_keys where subject = any(%s)", (wanted,)
-        ).fetchall()
-        return key_rows(rows)
+        return read_keys(self._conn, "%s", subjects)
 
     def close(self) -> None:
         if self._conn is not None:

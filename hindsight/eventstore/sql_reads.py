@@ -14,7 +14,7 @@ from typing import Any
 
 from hindsight.events import Envelope, utcnow
 from hindsight.eventstore.base import Snapshot
-from hindsight.shredding import is_sealed, key_rows, new_key, seal_data, subject_of
+from hindsight.shredding import key_rows, needs_sealing, new_key, seal_data, subject_of
 
 COLUMNS = (
     "event_id, event_type, schema_version, aggregate_type, aggregate_id, version, position, "
@@ -57,6 +57,18 @@ _ERASE = (
     "erased_at = excluded.erased_at"
 )
 _KEYS_PER_QUERY = 500
+
+
+def read_keys(conn: Any, placeholder: str, subjects: Iterable[str]) -> dict[str, bytes | None]:
+    """The keys of the subjects the store has a row for (None: erased), on any DB-API
+    connection to it: the store's own, or a read-only one (the projection job's readers)."""
+    wanted = sorted(set(subjects))
+    out: dict[str, bytes | None] = {}
+    for i in range(0, len(wanted), _KEYS_PER_QUERY):
+        chunk = wanted[i : i + _KEYS_PER_QUERY]
+        sql = _KEYS.format(marks=", ".join([placeholder] * len(chunk)))
+        out.update(key_rows(conn.execute(sql, tuple(chunk)).fetchall()))
+    return out
 
 
 class SqlReads:
@@ -138,14 +150,8 @@ class SqlReads:
 
     # -- subject keys (crypto-shredding: hindsight.shredding) ------------------------------
     def _keys(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
-        wanted = sorted(set(subjects))
-        out: dict[str, bytes | None] = dict.fromkeys(wanted)
-        conn = self._conn()
-        for i in range(0, len(wanted), _KEYS_PER_QUERY):
-            chunk = wanted[i : i + _KEYS_PER_QUERY]
-            sql = _KEYS.format(marks=", ".join([self.placeholder] * len(chunk)))
-            out.update(key_rows(conn.execute(sql, tuple(chunk)).fetchall()))
-        return out
+        wanted = set(subjects)
+        return {**dict.fromkeys(wanted), **read_keys(self._conn(), self.placeholder, wanted)}
 
     def _tx_key(self, conn: Any, subject: str, now: Any) -> bytes | None:
         """Inside the append's transaction: the subject's key, made on first use; None when
@@ -184,9 +190,7 @@ class SqlReads:
                     if e.event_type in policy.erasing:
                         self._tx_erase(conn, subject, now)
                         report.erased += 1
-                    clear = [n for n in policy.fields(e.event_type)
-                             if e.data.get(n) is not None and not is_sealed(e.data[n])]  # fmt: skip
-                    if not clear:
+                    if not needs_sealing(policy, e.event_type, e.data):
                         continue
                     key = self._tx_key(conn, subject, now)
                     data = seal_data(policy, key, subject, e.event_type, e.data)

@@ -38,9 +38,9 @@ from hindsight.eventstore.base import (
 from hindsight.eventstore.group_commit import GroupCommit, PendingAppend
 from hindsight.eventstore.ids import new_event_ids
 from hindsight.eventstore.sql_reads import COLUMNS as _COLUMNS
-from hindsight.eventstore.sql_reads import LAST_POSITION, VERSION, SqlReads
+from hindsight.eventstore.sql_reads import LAST_POSITION, VERSION, SqlReads, read_keys
 from hindsight.eventstore.upcasting import Upcasters
-from hindsight.shredding import NO_POLICY, Policy, key_rows
+from hindsight.shredding import NO_POLICY, Policy
 from hindsight.storable import UnstorableValue
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -379,17 +379,12 @@ class SQLiteKeyReader:
             # read-only: the job never writes the store; a missing file is an error, not "no keys"
             self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
                                          check_same_thread=False, timeout=30)  # fmt: skip
-        wanted = list(dict.fromkeys(subjects))
-        marks = ", ".join("?" * len(wanted))
         try:
-            rows = self._conn.execute(
-                f"select subject, key from hs_subject_keys where subject in ({marks})", wanted
-            ).fetchall()
+            return read_keys(self._conn, "?", subjects)
         except sqlite3.OperationalError as err:
             if "no such table" not in str(err):
                 raise
             return {}  # a store from before sealing: it holds no sealed value either
-        return key_rows(rows)
 
     def close(self) -> None:
         if self._conn is not None:
