@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay submit savepoint generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-latency bench-job bench-load bench-sinks bench-partitions bench-stack bench-report bench-replay contracts
+.PHONY: help install up down serve relay submit savepoint rebuild generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-latency bench-job bench-load bench-sinks bench-partitions bench-stack bench-report bench-replay contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ submit: $(STAMP) ## submit the PyFlink projection job to the cluster (FROM=<save
 
 savepoint: $(STAMP) ## take a savepoint of the running projection job and print its path
 	@$(HS) job savepoint
+
+rebuild: $(STAMP) ## rebuild every read model beside the live ones from the whole log, check parity, switch
+	@$(HS) rebuild
 
 generate: $(STAMP) ## generate N events through the service: make generate N=10000
 	@$(HS) generate --events $(or $(N),10000)

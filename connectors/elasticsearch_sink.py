@@ -3,8 +3,9 @@
 `_id` is the Output id and `version` the Output version with `version_type=external`, so
 Elasticsearch itself refuses anything not newer than what it holds (409). No read-before-
 write and no scripts: a replayed, duplicated or reordered output is a cheap rejected bulk
-item, counted as stale. Writes go through the alias, so a rebuilt generation can be swapped
-in behind it without touching the sink.
+item, counted as stale. Writes go to the sink's own index, readers through the alias: a
+rebuilt generation takes the alias over (entrypoints.generations) and no write of this sink
+follows it there.
 """
 
 from __future__ import annotations
@@ -160,28 +161,31 @@ class ElasticsearchSink:
 
         sink_backoff(healthy, policy, (_Retryable,), what="elasticsearch health check")
         for target in self.specs:
-            self._ensure_alias(target)
+            self._ensure_index(target)
         self.positions.ensure()
 
-    def _ensure_alias(self, target: str) -> None:
+    def _ensure_index(self, target: str) -> None:
+        """The sink's own index, and the alias onto it unless the alias exists already (a
+        rebuilt generation may hold it now: this sink still writes its own index only)."""
         alias, index = self.alias(target), self.index(target)
-        if self.client.indices.exists_alias(name=alias):
+        if self.client.indices.exists(index=index):
+            if not self.client.indices.exists_alias(name=alias):
+                self.client.indices.put_alias(index=index, name=alias, is_write_index=True)
+                log.info("aliased existing index %s as %s", index, alias)
             return
         body = self.specs[target].create_body()
+        aliased = self.client.indices.exists_alias(name=alias)
         try:
             self.client.indices.create(
                 index=index,
                 settings=body["settings"],
                 mappings=body["mappings"],
-                aliases={alias: {"is_write_index": True}},
+                aliases={} if aliased else {alias: {"is_write_index": True}},
             )
-            log.info("created index %s behind alias %s", index, alias)
+            log.info("created index %s%s", index, "" if aliased else f" behind alias {alias}")
         except BadRequestError as err:
             if err.error != "resource_already_exists_exception":
-                raise
-            # the index exists (made by hand or a racing worker) but not the alias: add it
-            self.client.indices.put_alias(index=index, name=alias, is_write_index=True)
-            log.info("aliased existing index %s as %s", index, alias)
+                raise  # else a racing worker made it: the check above holds next start
 
     # ------------------------------------------------------------------ writing
 
@@ -256,7 +260,7 @@ class ElasticsearchSink:
 
         def attempt() -> None:
             try:
-                self.client.indices.refresh(index=[self.alias(t) for t in self.specs])
+                self.client.indices.refresh(index=[self.index(t) for t in self.specs])
                 self.positions.save(marks)
             except (TransportConnectionError, ConnectionTimeout) as err:
                 raise _Retryable(str(err)) from err
@@ -273,7 +277,7 @@ class ElasticsearchSink:
             ops.append(
                 {
                     "index": {
-                        "_index": self.alias(o.target),
+                        "_index": self.index(o.target),
                         "_id": o.id,
                         "version": o.version,
                         "version_type": "external",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from connectors.kafka_publisher import KafkaPublisher
+from entrypoints.relay_hold import RelayHold
 from hindsight.commands import CommandHandler
 from hindsight.contracts.sealing import sealing_policy_for
 from hindsight.contracts.validator import validator_for
@@ -64,6 +65,7 @@ def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
 
     backend = backend or settings.eventstore_backend
     domain = load_domain(settings.domain)
+    held = RelayHold(settings)
     return OutboxRelay(
         store(settings, backend).stored(),  # sealed fields stay sealed on Kafka
         KafkaPublisher(settings.kafka_bootstrap, partitions=settings.kafka_partitions),
@@ -72,4 +74,6 @@ def relay(settings: Settings, backend: str | None = None) -> OutboxRelay:
         batch_size=settings.relay_batch_size,
         topic_prefix=settings.kafka_topic_prefix,
         domains=domain.data_domains(),
+        hold=held.active,
+        on_hold=held.acknowledge,
     )

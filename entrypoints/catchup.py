@@ -9,12 +9,16 @@ the fault suite after every case.)"""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
 from connectors import clients
 from entrypoints import bootstrap
 from hindsight.plugins import load
 from hindsight.settings import Settings
+from hindsight.topics import sink_group, sink_topic
 from pipelines.model import Output
 from pipelines.read_models import read_models
 from pipelines.reference import project_store
@@ -67,3 +71,38 @@ def summary(expected: dict[tuple[str, str, str], Any]) -> dict[str, int]:
     for sink, target, _ in expected:
         counts[f"{sink}:{target}"] = counts.get(f"{sink}:{target}", 0) + 1
     return counts
+
+
+def drained(rs: Settings, sink: str, timeout_s: float = 10) -> bool:
+    """No committed record of the sink's topic lies past its group's committed offsets. Read,
+    not computed from offsets: a transaction's commit marker takes an offset of its own, so a
+    drained group's offset can sit one below the end."""
+    group = sink_group(sink, rs.kafka_topic_prefix)
+    probe = clients.kafka_consumer(rs.kafka_bootstrap, f"{group}-probe",
+                                   **{"enable.partition.eof": True})  # fmt: skip
+    try:
+        topic = sink_topic(sink, rs.kafka_topic_prefix)
+        meta = probe.list_topics(topic, timeout=timeout_s).topics[topic]
+        parts = [TopicPartition(topic, p) for p in meta.partitions]
+        owner = clients.kafka_consumer(rs.kafka_bootstrap, group)
+        try:
+            committed = owner.committed(parts, timeout=timeout_s)
+        finally:
+            owner.close()
+        start = lambda tp: tp.offset if tp.offset >= 0 else OFFSET_BEGINNING  # noqa: E731
+        probe.assign([TopicPartition(topic, tp.partition, start(tp)) for tp in committed])
+        at_end: set[int] = set()
+        deadline = time.monotonic() + timeout_s
+        while len(at_end) < len(parts) and time.monotonic() < deadline:
+            msg = probe.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error() is not None:
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(msg.partition())
+                    continue
+                raise KafkaException(msg.error())
+            return False  # a record the group has not committed
+        return len(at_end) == len(parts)
+    finally:
+        probe.close()

@@ -25,17 +25,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 
 from connectors import clients
 from connectors.kafka_topics import ensure_topics, job_output_topics
-from entrypoints import bootstrap, namespace
+from entrypoints import bootstrap, catchup, generations, namespace
 from entrypoints.local_job import LocalJob
 from entrypoints.sinks import build_worker
 from hindsight.events import parse_time, record_time_ms
 from hindsight.plugins import load
 from hindsight.settings import Settings
-from hindsight.topics import SINKS, events_pattern, projection_job_name, sink_group, sink_topic
+from hindsight.topics import SINKS, events_pattern, projection_job_name, sink_group
 from pipelines.model import Output
 from pipelines.read_models import read_models
 from pipelines.reference import ReferenceProjector
@@ -144,10 +144,11 @@ def replays(s: Settings) -> list[Replay]:
     return [r for r in found if r is not None]
 
 
-def reading_at(s: Settings, name: str | None) -> Settings:
-    """The settings a query reads with: the live read models, or replay NAME's (complete)."""
+def reading_at(s: Settings, name: str | None, store: str = "neo4j") -> Settings:
+    """The settings a query of `store` reads with: the live generation of the read models
+    (entrypoints.generations), or replay NAME's (complete)."""
     if name is None:
-        return s
+        return generations.live(s, store)
     replay = get(s, name)
     if replay is None or replay.status != COMPLETE:
         known = ", ".join(r.name for r in replays(s) if r.status == COMPLETE) or "none"
@@ -220,7 +221,7 @@ def run(
             time.sleep(1)
         progress("the sink workers write the last changes", reading.total, reading.total)
         # the job's last transaction is committed: every sink group reaches the topic's end
-        while not all(_drained(rs, n) for n in SINKS):
+        while not all(catchup.drained(rs, n) for n in SINKS):
             if time.monotonic() > deadline:
                 raise RuntimeError("the sink workers did not drain the replay's topics")
             time.sleep(0.5)
@@ -278,38 +279,3 @@ class _Reading:
             if tp.offset >= 0:
                 done += min(tp.offset, self.stop[(tp.topic, tp.partition)])
         return done, self.total
-
-
-def _drained(rs: Settings, sink: str, timeout_s: float = 10) -> bool:
-    """No committed record of the sink's topic lies past its group's committed offsets. Read,
-    not computed from offsets: a transaction's commit marker takes an offset of its own, so a
-    drained group's offset can sit one below the end."""
-    group = sink_group(sink, rs.kafka_topic_prefix)
-    probe = clients.kafka_consumer(rs.kafka_bootstrap, f"{group}-probe",
-                                   **{"enable.partition.eof": True})  # fmt: skip
-    try:
-        topic = sink_topic(sink, rs.kafka_topic_prefix)
-        meta = probe.list_topics(topic, timeout=timeout_s).topics[topic]
-        parts = [TopicPartition(topic, p) for p in meta.partitions]
-        owner = clients.kafka_consumer(rs.kafka_bootstrap, group)
-        try:
-            committed = owner.committed(parts, timeout=timeout_s)
-        finally:
-            owner.close()
-        start = lambda tp: tp.offset if tp.offset >= 0 else OFFSET_BEGINNING  # noqa: E731
-        probe.assign([TopicPartition(topic, tp.partition, start(tp)) for tp in committed])
-        at_end: set[int] = set()
-        deadline = time.monotonic() + timeout_s
-        while len(at_end) < len(parts) and time.monotonic() < deadline:
-            msg = probe.poll(0.5)
-            if msg is None:
-                continue
-            if msg.error() is not None:
-                if msg.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
-                    continue
-                raise KafkaException(msg.error())
-            return False  # a record the group has not committed
-        return len(at_end) == len(parts)
-    finally:
-        probe.close()

@@ -14,12 +14,16 @@ is light.
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Literal
 
 from connectors.freshness import freshness_dir
-from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig
+from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig, sink_backoff
+from entrypoints import generations
 from hindsight.contracts.model import load_all
 from hindsight.contracts.policies import load_policies
+from hindsight.retry import RetryPolicy
 from hindsight.settings import Settings
 from hindsight.topics import dlq_topic, sink_group, sink_instance, sink_topic
 from pipelines.disclosure import OutputGuard, guard_for
@@ -30,6 +34,8 @@ SinkName = Literal["elasticsearch", "neo4j"]
 # records per batch and the longest a record waits for its batch to fill (chosen by measure)
 DEFAULT_BATCH = {"elasticsearch": 2000, "neo4j": 2000}
 DEFAULT_MAX_WAIT_MS = 500
+
+log = logging.getLogger("hindsight.sink")
 
 
 def build_sink(name: SinkName, settings: Settings) -> Sink:
@@ -88,7 +94,60 @@ def build_worker(
     return SinkWorker(sink or build_sink(name, settings), config)
 
 
-def run_sink(name: SinkName, settings: Settings, *, until_idle_s: float | None = None) -> SinkStats:
+def run_sink(
+    name: SinkName,
+    settings: Settings,
+    *,
+    until_idle_s: float | None = None,
+    generation: int | None = None,
+    follow_every_s: float = 5.0,
+) -> SinkStats:
     """Run one sink worker until SIGTERM/SIGINT, or until its topic has been idle for
-    `until_idle_s` seconds (demo, tests). Returns the worker's counters."""
-    return build_worker(name, settings).run(until_idle_s=until_idle_s)
+    `until_idle_s` seconds (demo, tests). Returns the worker's counters.
+
+    Without `generation` the worker serves the live generation of the read models and follows
+    the switch of a rebuild (entrypoints.generations): it checks the store's pointer every
+    `follow_every_s` seconds and, once another generation is live, flushes, commits and goes
+    on as a worker of that one."""
+    if generation is not None:
+        worker = build_worker(name, generations.settings_of(settings, generation))
+        return worker.run(until_idle_s=until_idle_s)
+    while True:
+        serving = sink_backoff(lambda: generations.live_generation(settings, name),
+                               RetryPolicy(max_backoff_s=5.0, budget_s=60.0), (Exception,),
+                               what=f"{name}: which generation is live")  # fmt: skip
+        worker = build_worker(name, generations.settings_of(settings, serving))
+        moved, done = threading.Event(), threading.Event()
+        watch = (settings, name, serving, worker, moved, done, follow_every_s)
+        watcher = threading.Thread(target=_follow, args=watch, daemon=True,
+                                   name=f"follow-{name}")  # fmt: skip
+        watcher.start()
+        try:
+            stats = worker.run(until_idle_s=until_idle_s)
+        finally:
+            done.set()
+            watcher.join()
+        if not moved.is_set():
+            return stats
+
+
+def _follow(
+    settings: Settings,
+    name: SinkName,
+    serving: int,
+    worker: SinkWorker,
+    moved: threading.Event,
+    done: threading.Event,
+    every_s: float,
+) -> None:
+    """Stop `worker` once another generation than `serving` is live (sets `moved`)."""
+    while not done.wait(every_s):
+        try:
+            now = generations.live_generation(settings, name)
+        except Exception:  # noqa: BLE001 - the store is away: keep serving
+            continue
+        if now != serving:
+            log.info("generation %d is live now (was %d): following it", now, serving)
+            moved.set()
+            worker.stop()
+            return

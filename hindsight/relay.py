@@ -119,7 +119,12 @@ class OutboxRelay:
         topic_prefix: str = "hindsight",
         domains: Sequence[str] = (),
         mark_every_s: float = 0.2,
+        hold: Callable[[], bool] = lambda: False,
+        on_hold: Callable[[int], None] = lambda _position: None,
     ) -> None:
+        """`hold`: while it says so, publish nothing new (marks of what is published go out,
+        then `on_hold(position)`): a rebuild stops the log for a moment to check a new
+        generation of the read models exactly."""
         self.store = store
         self.publisher = publisher
         self.checkpoint = checkpoint
@@ -133,6 +138,7 @@ class OutboxRelay:
         self._marked = 0  # the position of the last marks (none yet since this start)
         self._marked_at = 0.0
         self._last_ms: int | None = None  # record time of the event at stats.position
+        self.hold, self.on_hold = hold, on_hold
 
     def record(self, e: Envelope) -> Record:
         headers = {
@@ -151,6 +157,11 @@ class OutboxRelay:
 
     def run_once(self) -> int:
         """Publish one batch after the checkpoint; returns how many events it published."""
+        if self.hold():
+            if self._marked < self.stats.position:
+                self.publish_marks()
+            self.on_hold(self.stats.position)
+            return 0
         batch = self.store.read_all(from_position=self.stats.position + 1, limit=self.batch_size)
         if not batch:
             if self._marked < self.stats.position:  # caught up: say so on every partition

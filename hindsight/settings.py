@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     service_port: int = 8000
     kafka_partitions: int = 4
     kafka_topic_prefix: str = "hindsight"
+    # the event topics' prefix when it is not the deployment's own: a rebuilt generation of
+    # the read models (its own job, sink topics and groups) reads the live event log
+    events_topic_prefix: str = ""
     relay_batch_size: int = 2000
     # which worker of a sink this process is (its static Kafka group membership): a worker
     # restarted with the same value takes its partitions back at once; run a second worker
@@ -86,6 +89,7 @@ class Settings(BaseSettings):
         deployment hands its namespace on. The state dir and ports are the caller's to add."""
         return {
             "HINDSIGHT_KAFKA_TOPIC_PREFIX": self.kafka_topic_prefix,
+            "HINDSIGHT_EVENTS_TOPIC_PREFIX": self.events_topic_prefix,
             "HINDSIGHT_ES_ALIAS_PREFIX": self.es_alias_prefix,
             "HINDSIGHT_NEO4J_LABEL_PREFIX": self.neo4j_label_prefix,
             "HINDSIGHT_DOMAIN": self.domain,
@@ -93,6 +97,11 @@ class Settings(BaseSettings):
             "HINDSIGHT_READ_MODELS": self.read_models,
             "HINDSIGHT_CONTRACTS_DIRS": json.dumps([str(d) for d in self.contracts_dirs]),
         }
+
+    @property
+    def events_prefix(self) -> str:
+        """Where the event topics are: the deployment's prefix unless it reads another's."""
+        return self.events_topic_prefix or self.kafka_topic_prefix
 
     @property
     def kafka_bootstrap(self) -> str:

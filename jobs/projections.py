@@ -22,12 +22,14 @@ from pyflink.datastream import StreamExecutionEnvironment
 from connectors import clients
 from connectors.kafka_topics import MAX_DEAD_LETTER_BYTES, ensure_topics, job_output_topics
 from hindsight.eventstore.factory import key_source, store_address
+from hindsight.plugins import load
 from hindsight.settings import Settings, get_settings
 from hindsight.topics import dlq_topic, events_pattern, projection_job_name, sink_topic
 from jobs.dataflow import JobConfig, build
 from localstack import jars
 from localstack.servers.flink import operators_jar
 from localstack.settings import stack_settings
+from pipelines.versions import VersionMismatch, check_and_record, projection_versions, versions_file
 
 
 def local_configuration(s: Settings) -> Configuration:
@@ -95,12 +97,19 @@ def main() -> None:
         default=None,
         help="python.execution-mode (default: thread locally, the cluster's config otherwise)",
     )
+    parser.add_argument(
+        "--rest-port",
+        type=int,
+        default=None,
+        help="--local: serve the mini-cluster's REST API on 127.0.0.1:PORT (a rebuild stops "
+        "the job with a savepoint through it)",
+    )
     args = parser.parse_args()
     s = get_settings()
 
     cfg = JobConfig(
         bootstrap=s.kafka_bootstrap,
-        topic_pattern=events_pattern(args.events_prefix or s.kafka_topic_prefix),
+        topic_pattern=events_pattern(args.events_prefix or s.events_prefix),
         group_id=args.group_id or projection_job_name(s.kafka_topic_prefix),
         dlq_topic=dlq_topic(s.kafka_topic_prefix),
         es_topic=sink_topic("elasticsearch", s.kafka_topic_prefix),
@@ -116,10 +125,21 @@ def main() -> None:
     if args.until_position is not None and args.until_ms is None:
         parser.error("--until-position needs --until-ms (the recorded_at of that position)")
 
+    try:  # never fold over state and read models another version of the projections built
+        versions = projection_versions(load(cfg.projections))
+        check_and_record(versions_file(s.home, s.kafka_topic_prefix), versions, cfg.job_name)
+    except VersionMismatch as err:
+        parser.exit(3, f"error: {err}\n")
+
     # the job's own topics exist, keep everything and are served before its sinks write
     outputs = job_output_topics(s.kafka_topic_prefix, s.kafka_partitions)
     ensure_topics(clients.kafka_admin(s.kafka_bootstrap), outputs)
     conf = local_configuration(s) if args.local else cluster_configuration(s)
+    if args.local and args.rest_port:
+        conf.set_string("rest.bind-address", s.host)
+        conf.set_string("rest.address", s.host)
+        conf.set_string("rest.bind-port", str(args.rest_port))
+        conf.set_string("rest.port", str(args.rest_port))
     if args.exec_mode:
         conf.set_string("python.execution-mode", args.exec_mode)
     conf.set_string("execution.checkpointing.interval", f"{args.checkpoint_interval_ms} ms")

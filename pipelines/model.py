@@ -67,6 +67,9 @@ class Projection:
                     (and possibly with a derived event per key: return (key, event) pairs).
     fold(state | None, key, event) -> new state (pure; must not mutate its input).
     render(key, state, version) -> the outputs for this key's current state.
+    version: raise it with any change to route, fold or render that alters state or outputs.
+             A job refuses to fold over state a different version built (pipelines.versions);
+             `hindsight rebuild` builds the read models of the new one beside the live ones.
     """
 
     name: str
@@ -74,3 +77,4 @@ class Projection:
     fold: Callable[[State | None, str, Event], State]
     render: Callable[[str, State, int], list[Output]]
     event_types: frozenset[str] = field(default_factory=frozenset)
+    version: int = 1

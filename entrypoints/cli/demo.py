@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commerce.read.read_models import CUSTOMERS, PRODUCTS
-from entrypoints import background, bootstrap, catchup, parity, workload
+from entrypoints import background, bootstrap, catchup, generations, parity, workload
 from entrypoints.cli import job as cli_job
 from entrypoints.cli import ops as cli_ops
 from entrypoints.cli import query as cli_query
@@ -36,11 +36,12 @@ def demo(
     background.relay(s).start(s)
     for name in SINKS:
         background.sink(s, name).start(s)
-    job_id = cli_job.submit(s)
-    cli_job.wait_running(s, job_id)
+    live = generations.live(s)  # the generation a rebuild may have switched to
+    job_id = cli_job.submit(live)
+    cli_job.wait_running(live, job_id)
     console.print(f"relay, sinks and job {job_id} running")
     console.rule("[bold]4. waiting for Elasticsearch and Neo4j to catch up with the log")
-    wait_for_read_models(s, timeout)
+    wait_for_read_models(live, timeout)
     tour(s)
     live_traffic(s, events, written.commands)
     where_to_look(s)
@@ -109,7 +110,7 @@ def live_traffic(
         max_commands=commands,
     )
     console.print(f"{live.events} events from {live.commands} commands in {live.seconds:.1f} s")
-    wait_for_read_models(s, 300)
+    wait_for_read_models(generations.live(s), 300)
     window = time.time() - measured_from
     console.print(f"[bold]$ hindsight contracts test --window {window:.0f}")
     try:

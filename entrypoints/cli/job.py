@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from entrypoints import generations
 from hindsight.eventstore.factory import store_address
 from hindsight.settings import REPO_ROOT, Settings, get_settings
 from hindsight.topics import projection_job_name
@@ -128,7 +129,7 @@ def submit(
         from_savepoint=from_savepoint,
         parallelism=parallelism,
         timeout_s=300,
-        env=env,
+        env={**s.namespace_env(), **(env or {})},  # the job's client sees this deployment
     )
     for line in result.stdout.splitlines():
         if "JobID" in line:
@@ -173,7 +174,7 @@ def submit_cmd(
 ) -> None:
     """Submit jobs/projections.py to the cluster (no-op when it already runs); resumes from
     the latest retained checkpoint unless --from or --fresh says otherwise."""
-    s = get_settings()
+    s = generations.live(get_settings())
     job_id = submit(s, from_savepoint=from_savepoint, parallelism=parallelism, fresh=fresh)
     wait_running(s, job_id)
     console.print(f"projection job running: {job_id}  ({s.flink_url}/#/job/running/{job_id})")
@@ -184,7 +185,7 @@ def savepoint_cmd(
     stop: Annotated[bool, typer.Option(help="stop the job after the savepoint")] = False,
 ) -> None:
     """Take a savepoint of the running projection job and print its path."""
-    s = get_settings()
+    s = generations.live(get_settings())
     jobs = running_jobs(s)
     if not jobs:
         console.print("[red]error:[/] no projection job is running")
@@ -216,7 +217,7 @@ def savepoint_cmd(
 @job_app.command("cancel")
 def cancel_cmd() -> None:
     """Cancel the running projection job (its last checkpoint is retained)."""
-    s = get_settings()
+    s = generations.live(get_settings())
     for job in running_jobs(s):
         _rest(s, f"/jobs/{job['jid']}", method="PATCH")
         console.print(f"cancelled {job['jid']}")

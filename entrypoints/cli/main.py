@@ -16,6 +16,7 @@ from entrypoints.cli import domain as cli_domain
 from entrypoints.cli import job as cli_job
 from entrypoints.cli import ops as cli_ops
 from entrypoints.cli import query as cli_query
+from entrypoints.cli import rebuild as cli_rebuild
 from entrypoints.cli import replay as cli_replay
 from entrypoints.cli.contracts import contracts_app
 from hindsight.settings import get_settings
@@ -38,6 +39,7 @@ def _mount_platform() -> None:
     app.command("demo")(cli_demo.demo)
     app.add_typer(cli_query.graph_app, name="graph")
     app.add_typer(cli_replay.replay_app, name="replay")
+    app.add_typer(cli_rebuild.rebuild_app, name="rebuild")
     app.add_typer(cli_ops.relay_app, name="relay")
     app.add_typer(cli_ops.store_app, name="store")
     app.add_typer(cli_ops.sink_app, name="sink")

@@ -30,13 +30,21 @@ sink_app = typer.Typer(
 def sink_run(
     name: Annotated[str, typer.Argument(help="elasticsearch or neo4j")],
     until_idle: Annotated[float | None, typer.Option(help="stop after this many idle s")] = None,
+    generation: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="serve this generation of the read models (default: the "
+            "live one, followed across a rebuild's switch)",
+        ),
+    ] = None,
 ) -> None:
     """Write one sink's changes (read_committed from Kafka), committing after each flush."""
 
     if name not in SINKS:
         raise typer.BadParameter(f"sink must be one of {', '.join(SINKS)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stats = run_sink(name, get_settings(), until_idle_s=until_idle)  # type: ignore[arg-type]
+    stats = run_sink(name, get_settings(), until_idle_s=until_idle, generation=generation)  # type: ignore[arg-type]
     console.print(f"sink {name}: {stats}")
 
 

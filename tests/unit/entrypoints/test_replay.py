@@ -71,4 +71,3 @@ def test_bad_input_names_the_value_and_what_is_allowed(store_settings: Settings)
         replay.settings_for(s, "jan-2")
     with pytest.raises(replay.ReplayError, match="no complete replay of that name; complete: none"):
         replay.reading_at(s, "nothing")
-    assert replay.reading_at(s, None) is s

@@ -178,3 +178,23 @@ def test_a_restarted_relay_marks_its_confirmed_position_without_new_events(
     again = MemoryPublisher()
     OutboxRelay(log, again, cp, lambda _t: "things", domains=["things"]).run(until_caught_up=True)
     assert [(r.headers["position"], r.partition) for r in again.sent] == [("5", 0), ("5", 1)]
+
+
+def test_a_held_relay_publishes_nothing_new_marks_what_it_published_and_says_where(
+    tmp_path: Path,
+) -> None:
+    log, pub = make_log(30), MemoryPublisher()
+    holding, answered = [False], []
+    relay = OutboxRelay(log, pub, FileCheckpoint(tmp_path / "cp"), lambda _t: "things",
+                        batch_size=10, domains=["things"], mark_every_s=3600,
+                        hold=lambda: holding[0], on_hold=answered.append)  # fmt: skip
+    assert relay.run_once() == 10
+    holding[0] = True
+    sent = len(pub.sent)
+    assert relay.run_once() == 0 and relay.run_once() == 0
+    assert answered == [10, 10]
+    assert all(MARK_HEADER in r.headers for r in pub.sent[sent:])  # marks only, of 10
+    assert {r.headers["position"] for r in pub.sent[sent:]} <= {"10"}
+    holding[0] = False
+    relay.run(until_caught_up=True)
+    assert relay.stats.position == 30

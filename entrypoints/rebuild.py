@@ -1,0 +1,398 @@
+"""`hindsight rebuild`: a new generation of every read model, built beside the live one from
+the whole log while the live job keeps running, then switched to without downtime.
+
+1. build: the projection job of generation g+1 (entrypoints.generations names it) on a
+   mini-cluster of its own, from the log's first record, with its own sink workers, until
+   its position frontier in both stores reaches the log's end (the live job meanwhile
+   carries the traffic on the cluster: its two slots are taken);
+2. stop it with a savepoint (through the mini-cluster's REST API): the job commits its last
+   transaction and its Kafka offsets, so the new read models hold exactly the events before
+   those offsets, and stand still;
+3. parity: those events' reference projection, element by element (every document, node and
+   relationship) and as counts and a content hash per index and per label, which the record
+   keeps; a difference stops the rebuild, the live read models untouched;
+4. hand over: the live job is cancelled and generation g+1's job submitted to the cluster
+   from the savepoint, and waited for until it has caught up with the log again;
+5. switch: every public Elasticsearch alias in one `_aliases` call, then the Neo4j pointer
+   (the query layer and the sink workers follow it). The old generation's read models stay
+   until `hindsight rebuild drop G` (or `--drop-old`).
+
+A rebuild killed halfway leaves its record `building`; the next `hindsight rebuild` deletes
+what it wrote and starts again, and nothing was switched: the switch is the last step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import KafkaException
+
+from connectors import clients
+from connectors.elasticsearch_sink import ElasticsearchSink
+from connectors.kafka_topics import ensure_topics, job_output_topics
+from connectors.neo4j_sink import Neo4jSink
+from entrypoints import bootstrap, catchup, generations, parity
+from entrypoints.cli import job as cluster
+from entrypoints.local_job import LocalJob
+from entrypoints.read_positions import ReadModelPositions
+from entrypoints.relay_hold import RelayHold
+from entrypoints.sinks import build_worker, output_guard
+from hindsight.contracts.sealing import sealing_policy_for
+from hindsight.plugins import load
+from hindsight.settings import Settings
+from hindsight.topics import SINKS, projection_job_name, sink_group
+from pipelines.model import Output
+from pipelines.read_models import read_models
+from pipelines.reference import ReferenceProjector
+from pipelines.versions import versions_file
+
+BUILDING, SWITCHED, FAILED, DROPPED = "building", "switched", "failed", "dropped"
+HOLD_S = 60.0  # the longest the relay waits for a rebuild that went quiet
+Progress = Callable[[str, int, int], None]
+
+
+class RebuildError(RuntimeError):
+    """A rebuild that cannot go on; the live read models are as they were."""
+
+
+@dataclass
+class Rebuild:
+    generation: int
+    replaces: int
+    status: str
+    started: str
+    switched: str | None = None
+    position: int = 0  # the frontier the parity was checked at
+    events: int = 0  # events in the checked cut
+    checked: int = 0  # elements compared
+    digests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    savepoint: str | None = None
+
+
+# ---------------------------------------------------------------------------- the registry
+
+
+def _dir(s: Settings) -> Path:
+    return s.home / "rebuilds" / s.kafka_topic_prefix
+
+
+def _save(s: Settings, r: Rebuild) -> None:
+    path = _dir(s) / f"gen{r.generation}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(r), indent=2))
+    tmp.replace(path)
+
+
+def rebuilds(s: Settings) -> list[Rebuild]:
+    out = []
+    for path in _dir(s).glob("gen*.json"):
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            out.append(Rebuild(**json.loads(path.read_text())))
+    return sorted(out, key=lambda r: r.generation)
+
+
+def generations_known(s: Settings) -> list[int]:
+    """Every generation with read models: the first, and each rebuild's not dropped."""
+    built = [r.generation for r in rebuilds(s) if r.status != DROPPED]
+    return sorted({generations.FIRST, *built})
+
+
+# ---------------------------------------------------------------------------- dropping
+
+
+def drop(s: Settings, generation: int, *, force: bool = False) -> None:
+    """Delete generation `generation`'s read models, topics and groups; never the live one."""
+    live = generations.live_generation(s)
+    if generation == live and not force:
+        raise RebuildError(f"generation {generation} is live; rebuild first, then drop the old one")
+    gs = generations.settings_of(s, generation)
+    models = read_models(s.read_models)
+    es = ElasticsearchSink(gs.elasticsearch_url, specs=models.index_specs,
+                           alias_prefix=gs.es_alias_prefix)  # fmt: skip
+    try:
+        es.drop()
+    finally:
+        es.close()
+    graph = Neo4jSink(
+        gs.neo4j_uri,
+        (gs.neo4j_user, gs.neo4j_password),
+        patterns=models.graph_patterns,
+        label_prefix=gs.neo4j_label_prefix,
+    )
+    try:
+        graph.drop()
+    finally:
+        graph.close()
+    admin = clients.kafka_admin(gs.kafka_bootstrap)  # held: its futures die with it
+    topics = [t.name for t in job_output_topics(gs.kafka_topic_prefix, gs.kafka_partitions)]
+    existing = set(admin.list_topics(timeout=10).topics)
+    mine = [t for t in topics if t in existing]
+    for future in (admin.delete_topics(mine) if mine else {}).values():
+        future.result(30)
+    groups = [projection_job_name(gs.kafka_topic_prefix),
+              *(sink_group(n, gs.kafka_topic_prefix) for n in SINKS)]  # fmt: skip
+    for future in admin.delete_consumer_groups(groups, request_timeout=15).values():
+        with contextlib.suppress(KafkaException):  # a group that never committed
+            future.result(30)
+    versions_file(gs.home, gs.kafka_topic_prefix).unlink(missing_ok=True)
+    for r in rebuilds(s):
+        if r.generation == generation:
+            r.status = DROPPED
+            _save(s, r)
+
+
+# ---------------------------------------------------------------------------- running one
+
+
+def run(
+    s: Settings,
+    *,
+    keep_old: bool = True,
+    progress: Progress = lambda _what, _done, _total: None,
+    timeout_s: float = 3600,
+) -> Rebuild:
+    """Build the next generation, check it, hand the job over and switch; the new record."""
+    old = generations.live_generation(s)
+    for stale in rebuilds(s):
+        if stale.status in (BUILDING, FAILED) and stale.generation != old:
+            progress(f"removing generation {stale.generation} (a rebuild that did not finish)",
+                     0, 0)  # fmt: skip
+            drop(s, stale.generation)
+    new = max([old, *generations_known(s)]) + 1
+    gs = generations.settings_of(s, new)
+    record = Rebuild(new, old, BUILDING, datetime.now(UTC).isoformat(timespec="seconds"))
+    _save(s, record)
+    ensure_topics(clients.kafka_admin(gs.kafka_bootstrap),
+                  job_output_topics(gs.kafka_topic_prefix, gs.kafka_partitions))  # fmt: skip
+    deadline = time.monotonic() + timeout_s
+    ws = gs.model_copy(update={"sink_instance": "rebuild"})  # not the live workers' ids
+    workers = [build_worker(n, ws) for n in SINKS]  # type: ignore[arg-type]
+    threads = [threading.Thread(target=w.run, daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    port = _free_port(s.host)
+    job = LocalJob(gs, ["--rest-port", str(port)], _dir(s) / f"gen{new}-build.log")
+    try:
+        with bootstrap.store(s) as store:
+            positions = _positions(gs, store)
+            _caught_up(
+                positions,
+                store.last_position,
+                job.state,
+                deadline,
+                lambda done, total: progress("building from the log", done, total),
+            )
+            progress("holding the relay for a moment; stopping the build with a savepoint", 0, 0)
+            hold = RelayHold(s)
+            hold.request(ttl_s=HOLD_S)
+            try:
+                held = hold.held_at(timeout_s=15)
+                if held is None:
+                    raise RebuildError(
+                        "no relay answered the hold: start it (`make relay`) so the new "
+                        "generation can catch up with the log"
+                    )
+                _caught_up(positions, lambda: held, job.state, deadline, lambda _d, _t: None)
+                record.savepoint = _stop_with_savepoint(s, port, job, deadline)
+            finally:
+                hold.release()
+            record.position = held
+            while not all(catchup.drained(gs, n) for n in SINKS):
+                _before(deadline, "the sink workers did not drain the rebuild's topics")
+                time.sleep(0.5)
+            progress("checking parity against the reference", 0, 0)
+            _check(s, gs, record, store, held)
+            _save(s, record)
+            progress(f"handing the job over (generation {old} -> {new})", 0, 0)
+            _hand_over(s, old, gs, record.savepoint)
+            _caught_up(
+                positions,
+                store.last_position,
+                lambda: "RUNNING",
+                deadline,
+                lambda done, total: progress("catching up on the cluster", done, total),
+            )
+        generations.switch(s, new)
+        record.status, record.switched = SWITCHED, datetime.now(UTC).isoformat(timespec="seconds")
+        _save(s, record)
+    except BaseException:
+        if record.status == BUILDING:
+            record.status = FAILED
+            _save(s, record)
+        raise
+    finally:
+        job.stop()
+        for w in workers:
+            w.stop()
+        for t in threads:
+            t.join(60)
+    if not keep_old:
+        drop(s, old)
+    return record
+
+
+def _before(deadline: float, what: str) -> None:
+    if time.monotonic() > deadline:
+        raise RebuildError(f"{what} in time")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _positions(gs: Settings, store: Any) -> ReadModelPositions:
+    es = clients.elasticsearch_for(gs)
+    driver = clients.neo4j_for(gs)
+    return ReadModelPositions(gs, store, lambda: es, lambda: driver)
+
+
+def _caught_up(
+    positions: ReadModelPositions,
+    end: Callable[[], int],
+    job_state: Callable[[], str],
+    deadline: float,
+    progress: Callable[[int, int], None],
+) -> None:
+    """Until both stores' frontier reaches the log's end as it was when the wait began (the
+    log keeps growing under live traffic: a later end would be a moving target)."""
+    target = end()
+    while True:
+        reached = min(positions.position(n) for n in SINKS)
+        progress(min(reached, target), target)
+        if reached >= target:
+            return
+        state = job_state()
+        if state != "RUNNING":
+            raise RebuildError(f"the rebuild's job is {state}")
+        _before(deadline, "the new generation did not catch up")
+        time.sleep(1)
+
+
+def _rest(port: int, host: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+    req = urllib.request.Request(
+        f"http://{host}:{port}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method="POST" if body is not None else "GET",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        raw = r.read()
+        return json.loads(raw) if raw else None
+
+
+def _stop_with_savepoint(s: Settings, port: int, job: LocalJob, deadline: float) -> str:
+    """Stop the mini-cluster's job with a savepoint (its last transaction and offsets are
+    committed first); the savepoint's path once the job's process has ended."""
+    target = (s.home / "flink" / "savepoints").as_uri()
+    jobs = [j for j in _rest(port, s.host, "/jobs/overview")["jobs"] if j["state"] == "RUNNING"]
+    if not jobs:
+        raise RebuildError(f"the rebuild's job is not running; see {job.log}")
+    jid = jobs[0]["jid"]
+    trigger = _rest(
+        port,
+        s.host,
+        f"/jobs/{jid}/stop",
+        {"targetDirectory": target, "drain": False, "formatType": "CANONICAL"},
+    )
+    while True:
+        status = _rest(port, s.host, f"/jobs/{jid}/savepoints/{trigger['request-id']}")
+        if status["status"]["id"] == "COMPLETED":
+            operation = status["operation"]
+            if "failure-cause" in operation:
+                raise RebuildError(f"the savepoint failed: {operation['failure-cause']}")
+            break
+        _before(deadline, "the savepoint did not complete")
+        time.sleep(0.5)
+    while job.state() == "RUNNING":
+        _before(deadline, "the rebuild's job did not stop")
+        time.sleep(0.5)
+    if job.state() != "FINISHED":
+        raise RebuildError(f"the rebuild's job is {job.state()}")
+    return str(operation["location"])
+
+
+def _check(s: Settings, gs: Settings, record: Rebuild, store: Any, held: int) -> None:
+    """The new read models against the reference projection of exactly the events up to
+    `held` (the log stood there while the job was stopped), element by element."""
+    projector = ReferenceProjector([p for st in load(s.projections) for p in st],
+                                   guard=output_guard(s))  # fmt: skip
+    erasing = sealing_policy_for(tuple(s.contracts_dirs)).erasing
+    position, events, erased_later = 0, 0, set()
+    while batch := store.read_all(position, 5000):
+        included = [e.to_dict() for e in batch if e.position <= held]
+        projector.feed(included)
+        events += len(included)
+        erased_later |= {e.aggregate_id for e in batch
+                         if e.position > held and e.event_type in erasing}  # fmt: skip
+        position = batch[-1].position + 1
+    expected = projector.outputs()
+    result = parity.read_model_parity(gs, expected, skip=frozenset(erased_later))
+    record.events, record.checked = events, result.checked
+    record.digests = digests(gs, expected, frozenset(erased_later))
+    if not result.equal:
+        record.status = FAILED
+        raise RebuildError(
+            f"generation {record.generation} differs from the reference of the {events:,} "
+            f"events up to position {held}: {result.lost} lost, {result.doubled} doubled, "
+            f"{result.stale} stale (e.g. {'; '.join(result.examples[:3])}); nothing was switched"
+        )
+
+
+def digests(
+    gs: Settings, expected: Mapping[Any, Output], skip: frozenset[str] = frozenset()
+) -> dict[str, dict[str, Any]]:
+    """Per index and per graph label: how many elements, and a hash of their content, in
+    the store and in the reference (equal when parity holds; kept in the record)."""
+    models = read_models(gs.read_models)
+    out: dict[str, dict[str, Any]] = {}
+    docs = parity.es_documents(gs, models.index_specs)
+    for alias in models.index_specs:
+        mine = {k[1]: v for k, v in docs.items() if k[0] == alias and k[1] not in skip}
+        want = {
+            o.id: o.body
+            for o in expected.values()
+            if o.sink == "elasticsearch" and o.target == alias and o.id not in skip
+        }
+        out[f"index {alias}"] = {
+            "count": len(mine),
+            "sha256": _hash(mine),
+            "reference_count": len(want),
+            "reference_sha256": _hash(want),
+        }
+    graph = parity.graph_snapshot(gs, models.graph_patterns, gs.neo4j_label_prefix).without(skip)
+    labels = sorted({label for label, _ in graph.nodes})
+    for label in labels:
+        nodes = {str(k[1]): v for k, v in graph.nodes.items() if k[0] == label}
+        out[f"label {label}"] = {"count": len(nodes), "sha256": _hash(nodes)}
+    return out
+
+
+def _hash(elements: Mapping[str, Any]) -> str:
+    text = json.dumps(sorted(elements.items()), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _hand_over(s: Settings, old: int, gs: Settings, savepoint: str | None) -> None:
+    """Cancel the live job (its checkpoints are retained) and submit the new generation's
+    job to the cluster from the rebuild's savepoint."""
+    live = generations.settings_of(s, old)
+    for j in cluster.running_jobs(live):
+        cluster._rest(live, f"/jobs/{j['jid']}", method="PATCH")
+        while cluster._rest(live, f"/jobs/{j['jid']}")["state"] not in ("CANCELED", "FAILED"):
+            time.sleep(0.5)
+    job_id = cluster.submit(gs, from_savepoint=savepoint, env=gs.namespace_env())
+    cluster.wait_running(gs, job_id)
