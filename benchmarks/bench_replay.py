@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.bench_pipeline import cleanup, namespace, preload, wait_complete
-from entrypoints import figures, parity, replay
+from entrypoints import figures, generations, parity, rebuild, replay
 from entrypoints import namespace as ns
+from entrypoints.cli import job as cluster
 from entrypoints.local_job import LocalJob
 from hindsight.settings import Settings, get_settings
 
@@ -79,7 +81,49 @@ def replay_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
     }
 
 
-def run_once(base: Settings, work: Path, events: int, timeout_s: float) -> dict[str, Any]:
+def rebuild_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
+    """`hindsight rebuild` of the live read models (generation 2) on the same log: a relay
+    runs to answer the rebuild's hold, the hand-over submits the new job to the cluster."""
+    s = loaded.s
+    marks: dict[str, float] = {}
+    stop = threading.Event()
+    relay = threading.Thread(
+        target=lambda: loaded.relay.run(should_stop=stop.is_set, poll_interval_s=0.05),
+        daemon=True,
+    )
+    relay.start()
+    t0 = time.monotonic()
+
+    def progress(what: str, _done: int, _total: int) -> None:
+        marks.setdefault(what, time.monotonic() - t0)
+
+    try:
+        built = rebuild.run(s, progress=progress, timeout_s=timeout_s)
+    finally:
+        stop.set()
+        relay.join(30)
+    seconds = time.monotonic() - t0
+    build_s = marks.get("checking parity against the reference", seconds)
+    return {
+        "seconds": round(seconds, 1),
+        "events_per_s": round(loaded.events / seconds, 1),
+        "build_seconds": round(build_s, 1),
+        "build_events_per_s": round(loaded.events / build_s, 1),
+        "parity_checked": built.checked,
+        "switched": built.status == rebuild.SWITCHED,
+    }
+
+
+def _drop_generations(s: Settings) -> None:
+    for g in rebuild.generations_known(s):
+        for j in cluster.running_jobs(generations.settings_of(s, g)):
+            cluster._rest(s, f"/jobs/{j['jid']}", method="PATCH")
+        rebuild.drop(s, g, force=True)
+
+
+def run_once(
+    base: Settings, work: Path, events: int, timeout_s: float, rebuilding: bool
+) -> dict[str, Any]:
     s = namespace(base, work)
     result: dict[str, Any] = {"events": events, "namespace": s.kafka_topic_prefix}
     try:
@@ -93,12 +137,19 @@ def run_once(base: Settings, work: Path, events: int, timeout_s: float) -> dict[
         result["ratio_replay_vs_live"] = round(
             result["replay"]["events_per_s"] / result["live"]["events_per_s"], 3
         )
+        if rebuilding:
+            console.print("  rebuild of the live read models (generation 2) until switched")
+            result["rebuild"] = rebuild_rate(loaded, timeout_s)
+            result["ratio_rebuild_vs_live"] = round(
+                result["rebuild"]["build_events_per_s"] / result["live"]["events_per_s"], 3
+            )
     except Exception as err:  # noqa: BLE001 - report the failed size, keep the others
         result["error"] = f"{type(err).__name__}: {err}"
         console.print(f"  [red]failed:[/] {result['error']} (logs kept in {s.home})")
     finally:
         for r in replay.replays(s):
             replay.drop(s, r.name)
+        _drop_generations(s)
         cleanup(s)
         if "error" not in result:
             shutil.rmtree(s.home, ignore_errors=True)
@@ -109,6 +160,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, nargs="+", default=[200_000, 1_000_000])
     parser.add_argument("--timeout-s", type=float, default=3600)
+    parser.add_argument(
+        "--rebuild-up-to",
+        type=int,
+        default=1_000_000,
+        help="also time `hindsight rebuild` for every N up to this one",
+    )
     args = parser.parse_args()
     # polling labels before the first write names them is expected here, not a warning
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
@@ -116,19 +173,27 @@ def main() -> None:
     work = base.home / "bench" / "replay-work"
     results = []
     for n in args.events:
-        results.append(run_once(base, work, n, args.timeout_s))
+        results.append(run_once(base, work, n, args.timeout_s, n <= args.rebuild_up_to))
         figures.write(base.home, "replay", {"events": args.events}, {"runs": results})
     table = Table(title="replay vs the live job (events/s, start-up included)")
-    for col in ("N", "live e2e", "replay", "bounded job", "ratio [>= 0.8]", "parity"):
+    cols = ("N", "live e2e", "replay", "bounded job", "ratio [>= 0.8]", "parity",
+            "rebuild: build / all", "rebuild / live")  # fmt: skip
+    for col in cols:
         table.add_column(col)
     for r in results:
         if "error" in r:
-            table.add_row(f"{r['events']:,}", r["error"], "", "", "", "")
+            table.add_row(f"{r['events']:,}", r["error"], *[""] * (len(cols) - 2))
             continue
+        built = r.get("rebuild")
+        rebuilt = ("", "")
+        if built:
+            rebuilt = (f"{built['build_events_per_s']:,.0f} / {built['events_per_s']:,.0f}",
+                       f"{r['ratio_rebuild_vs_live']:.2f}")  # fmt: skip
         table.add_row(f"{r['events']:,}", f"{r['live']['events_per_s']:,.0f}",
                       f"{r['replay']['events_per_s']:,.0f}",
                       f"{r['replay']['bounded_job_events_per_s']:,.0f}",
-                      f"{r['ratio_replay_vs_live']:.2f}", str(r["replay"]["parity"]))  # fmt: skip
+                      f"{r['ratio_replay_vs_live']:.2f}", str(r["replay"]["parity"]),
+                      *rebuilt)  # fmt: skip
     console.print(table)
 
 

@@ -198,6 +198,15 @@ def replay_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
             f"{rep['bounded_job_events_per_s']:,.0f}; parity {rep['parity']})"
         )
         yield ("replay as of the log's end / live job + sinks (start-up included)", figure, events)
+        built = run.get("rebuild")
+        if built:
+            figure = (
+                f"{run['ratio_rebuild_vs_live']}x ({built['build_events_per_s']:,.0f} / "
+                f"{live['events_per_s']:,.0f} events/s to a checked cut; "
+                f"{built['events_per_s']:,.0f} with parity, hand-over and switch; "
+                f"switched {built['switched']})"
+            )
+            yield ("rebuild beside the live read models: build / live job + sinks", figure, events)
 
 
 SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes it, its rows)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from typing import Any
 
 from elasticsearch import NotFoundError
@@ -73,22 +74,32 @@ def live_generation(s: Settings, store: str = "neo4j") -> int:
     return generation
 
 
-def _read_neo4j(s: Settings) -> int:
+@cache
+def _driver(uri: str, user: str, password: str) -> Any:
+    """One driver per server for the process: the pointer is read on every query."""
     # no pointer until a first switch: the server's "label does not exist" note is no news
-    with clients.neo4j_for(s, notifications_min_severity="OFF") as driver:
-        records, _, _ = driver.execute_query(f"MATCH (p:`{_pointer(s)}`) RETURN p.generation AS g")
+    return clients.neo4j(uri, (user, password), notifications_min_severity="OFF")
+
+
+@cache
+def _es(url: str) -> Any:
+    return clients.elasticsearch(url)
+
+
+def _read_neo4j(s: Settings) -> int:
+    driver = _driver(s.neo4j_uri, s.neo4j_user, s.neo4j_password)
+    records, _, _ = driver.execute_query(f"MATCH (p:`{_pointer(s)}`) RETURN p.generation AS g")
     return int(records[0]["g"]) if records and records[0]["g"] is not None else FIRST
 
 
 def _read_es(s: Settings) -> int:
     spec = next(iter(read_models(s.read_models).index_specs.values()))
-    es = clients.elasticsearch_for(s)
     try:
-        held = list(es.indices.get_alias(name=spec.alias_name(s.es_alias_prefix)))
+        held = list(
+            _es(s.elasticsearch_url).indices.get_alias(name=spec.alias_name(s.es_alias_prefix))
+        )
     except NotFoundError:
         return FIRST  # no sink has started yet
-    finally:
-        es.close()
     found = re.match(rf"{re.escape(s.es_alias_prefix)}gen(\d+)-", held[0]) if held else None
     return int(found[1]) if found else FIRST
 

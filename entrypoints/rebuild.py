@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -52,6 +54,7 @@ from hindsight.contracts.sealing import sealing_policy_for
 from hindsight.plugins import load
 from hindsight.settings import Settings
 from hindsight.topics import SINKS, projection_job_name, sink_group
+from localstack import process
 from pipelines.model import Output
 from pipelines.read_models import read_models
 from pipelines.reference import ReferenceProjector
@@ -85,6 +88,10 @@ class Rebuild:
 
 def _dir(s: Settings) -> Path:
     return s.home / "rebuilds" / s.kafka_topic_prefix
+
+
+def _pid_file(s: Settings, generation: int) -> Path:
+    return _dir(s) / f"gen{generation}-build.pid"
 
 
 def _save(s: Settings, r: Rebuild) -> None:
@@ -169,8 +176,10 @@ def run(
         if stale.status in (BUILDING, FAILED) and stale.generation != old:
             progress(f"removing generation {stale.generation} (a rebuild that did not finish)",
                      0, 0)  # fmt: skip
+            _stop_leftovers(s, stale)
             drop(s, stale.generation)
-    new = max([old, *generations_known(s)]) + 1
+    # a generation's number is never used twice: Kafka deletes a dropped one's topics lazily
+    new = max([old, *(r.generation for r in rebuilds(s))]) + 1
     gs = generations.settings_of(s, new)
     record = Rebuild(new, old, BUILDING, datetime.now(UTC).isoformat(timespec="seconds"))
     _save(s, record)
@@ -184,6 +193,7 @@ def run(
         t.start()
     port = _free_port(s.host)
     job = LocalJob(gs, ["--rest-port", str(port)], _dir(s) / f"gen{new}-build.log")
+    process.write_pid(_pid_file(s, new), job.proc.pid)  # a killed rebuild's leftover
     try:
         with bootstrap.store(s) as store:
             positions = _positions(gs, store)
@@ -234,6 +244,7 @@ def run(
         raise
     finally:
         job.stop()
+        _pid_file(s, new).unlink(missing_ok=True)
         for w in workers:
             w.stop()
         for t in threads:
@@ -241,6 +252,20 @@ def run(
     if not keep_old:
         drop(s, old)
     return record
+
+
+def _stop_leftovers(s: Settings, stale: Rebuild) -> None:
+    """What a killed rebuild left running: its mini-cluster (by the pid it recorded, a
+    process group of its own) and, if it got that far, its job on the cluster."""
+    pid = process.read_pid(_pid_file(s, stale.generation))
+    if pid is not None and process.alive(pid):  # the same process, not a reused pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid.pid, signal.SIGKILL)
+    _pid_file(s, stale.generation).unlink(missing_ok=True)
+    gs = generations.settings_of(s, stale.generation)
+    with contextlib.suppress(OSError):  # no cluster here: nothing of it runs there either
+        for j in cluster.running_jobs(gs):
+            cluster._rest(gs, f"/jobs/{j['jid']}", method="PATCH")
 
 
 def _before(deadline: float, what: str) -> None:

@@ -9,6 +9,9 @@ old generation is kept until dropped, and the live one cannot be dropped."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +28,7 @@ from entrypoints.read_positions import ReadModelPositions
 from entrypoints.service.app import create_app
 from hindsight.settings import Settings
 from hindsight.topics import SINKS
+from localstack import process
 
 pytestmark = pytest.mark.servers(
     "kafka", "elasticsearch", "neo4j", "flink-jobmanager", "flink-taskmanager"
@@ -94,7 +98,7 @@ def traffic(live: Settings) -> Iterator[tuple[Settings, Iterator[Any]]]:
     try:
         yield s, commands
     finally:
-        for g in (1, 2):
+        for g in (1, 2, 3):
             for j in cluster.running_jobs(generations.settings_of(s, g)):
                 cluster._rest(s, f"/jobs/{j['jid']}", method="PATCH")
         stop.set()
@@ -159,3 +163,39 @@ def test_a_rebuild_under_live_traffic_switches_readers_atomically(
     rebuild.drop(s, 1)
     listed = {r.generation: r.status for r in rebuild.rebuilds(s)}
     assert listed == {2: rebuild.SWITCHED}
+
+
+def test_a_rebuild_killed_halfway_switches_nothing_and_the_next_one_cleans_up_and_completes(
+    traffic: tuple[Settings, Iterator[Any]],
+) -> None:
+    s, _ = traffic
+    job_id = cluster.submit(s)
+    cluster.wait_running(s, job_id)
+    with ns.running_sinks(s):
+        _wait_caught_up(s)
+        # a rebuild in a process of its own, killed (SIGKILL: no clean-up runs) while it builds
+        killed = multiprocessing.get_context("fork").Process(target=rebuild.run, args=(s,))
+        killed.start()
+        pid_file = s.home / "rebuilds" / s.kafka_topic_prefix / "gen2-build.pid"
+        deadline = time.monotonic() + 120
+        while process.read_pid(pid_file) is None:
+            assert time.monotonic() < deadline and killed.is_alive(), "the build never started"
+            time.sleep(0.5)
+        time.sleep(10)  # its mini-cluster is up and folding
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.join(30)
+        leftover = process.read_pid(pid_file)
+        assert process.alive(leftover)  # its mini-cluster outlives it
+        assert [(r.generation, r.status) for r in rebuild.rebuilds(s)] == [(2, rebuild.BUILDING)]
+        assert generations.live_generation(s, "neo4j") == 1  # nothing was switched
+        assert generations.live_generation(s, "elasticsearch") == 1
+
+        record = rebuild.run(s, timeout_s=900)
+        assert (record.generation, record.status) == (3, rebuild.SWITCHED)
+        assert not process.alive(leftover)  # stopped by the pid it recorded
+        statuses = {r.generation: r.status for r in rebuild.rebuilds(s)}
+        assert statuses == {2: rebuild.DROPPED, 3: rebuild.SWITCHED}
+        assert generations.live_generation(s, "neo4j") == 3
+        _wait_caught_up(s)
+        result = parity.read_model_parity(generations.live(s), parity.expected_outputs(s))
+        assert result.equal, result.examples
