@@ -104,8 +104,11 @@ Command = tuple[str, dict[str, Any]]
 # Long on purpose: one generator whose closures share the shop's state and one random stream,
 # so a seed always yields the same traffic; split, the draws would depend on call order.
 def commands(seed: int = 42, *, scale: int = 10_000) -> Iterator[Command]:
-    """An endless stream of valid commands; `scale` (≈ events wanted) sizes the catalogue."""
+    """An endless stream of valid commands; `scale` (≈ events wanted) sizes the catalogue.
+    Ids carry the seed (but the default's, 42, whose ids the tour and the tests know), so
+    traffic of another seed goes into a store beside any seed's before it."""
     rng = random.Random(seed)
+    tag = "" if seed == 42 else f"s{seed}-"
     shop = _Shop()
     n_products = max(20, min(2_000, scale // 250))
     n_customers = max(20, min(50_000, scale // 40))
@@ -114,7 +117,7 @@ def commands(seed: int = 42, *, scale: int = 10_000) -> Iterator[Command]:
     def new_customer() -> Command:
         nonlocal serial
         serial += 1
-        cid = f"cust-{serial:07d}"
+        cid = f"cust-{tag}{serial:07d}"
         first, last = rng.choice(FIRST), rng.choice(LAST)
         city, country = rng.choice(CITIES)
         shop.customers.append(cid)
@@ -122,7 +125,7 @@ def commands(seed: int = 42, *, scale: int = 10_000) -> Iterator[Command]:
         return "RegisterCustomer", {
             "customer_id": cid,
             "name": f"{first} {last}",
-            "email": f"{first}.{last}.{serial}@example.com".lower().replace(" ", ""),
+            "email": f"{first}.{last}.{tag}{serial}@example.com".lower().replace(" ", ""),
             "street": f"{rng.randint(1, 200)} {rng.choice(STREETS)}",
             "city": city,
             "country": country,
@@ -130,7 +133,7 @@ def commands(seed: int = 42, *, scale: int = 10_000) -> Iterator[Command]:
 
     for i in range(n_products):
         category = rng.choice(sorted(CATEGORIES))
-        pid = f"prod-{i:05d}"
+        pid = f"prod-{tag}{i:05d}"
         price = rng.randint(3, 300) * 100 + rng.choice([0, 50, 99])
         shop.products[pid] = price
         shop.available[pid] = 0
@@ -166,7 +169,7 @@ def commands(seed: int = 42, *, scale: int = 10_000) -> Iterator[Command]:
                 shop.available[pid] -= qty
                 lines.append((pid, qty, shop.products[pid]))
             order_serial += 1
-            oid = f"order-{order_serial:08d}"
+            oid = f"order-{tag}{order_serial:08d}"
             shop.open_orders[oid] = _Order(oid, lines)
             shop.open_ids.append(oid)
             yield (

@@ -44,9 +44,13 @@ def elasticsearch_for(settings: Settings, **kwargs: Any) -> Elasticsearch:
 
 def neo4j(uri: str, auth: tuple[str, str], **kwargs: Any) -> Driver:
     """kwargs: the driver's own (a sink keeps `max_transaction_retry_time` short: backoff
-    across an outage is the retry policy's)."""
+    across an outage is the retry policy's). The server's "unrecognized" notes (a label or
+    property no write has made yet: every fresh graph, every position not saved yet) are
+    not asked for: they are no news, and the driver logs each as a warning. Performance and
+    deprecation notes still come."""
     from neo4j import GraphDatabase
 
+    kwargs.setdefault("notifications_disabled_classifications", ["UNRECOGNIZED"])
     return GraphDatabase.driver(uri, auth=auth, **kwargs)
 
 
@@ -56,14 +60,17 @@ def neo4j_for(settings: Settings, **kwargs: Any) -> Driver:
 
 def producer_config(bootstrap: str, timeout_s: float = 30.0) -> dict[str, Any]:
     """The idempotent producer the log is written with: every in-sync replica acknowledges,
-    and per-partition order holds across retries (the relay and the test harness alike)."""
+    and per-partition order holds across retries (the relay and the test harness alike).
+    gzip, at its fastest level: the one codec every Kafka client reads without an extra
+    package (kafka-python, the design card's client, refuses lz4 and snappy without one)."""
     return {
         "bootstrap.servers": bootstrap,
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 5,
         "batch.num.messages": 10000,
-        "compression.type": "lz4",
+        "compression.type": "gzip",
+        "compression.level": 1,
         "message.timeout.ms": int(timeout_s * 1000),
     }
 

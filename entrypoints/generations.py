@@ -77,8 +77,7 @@ def live_generation(s: Settings, store: str = "neo4j") -> int:
 @cache
 def _driver(uri: str, user: str, password: str) -> Any:
     """One driver per server for the process: the pointer is read on every query."""
-    # no pointer until a first switch: the server's "label does not exist" note is no news
-    return clients.neo4j(uri, (user, password), notifications_min_severity="OFF")
+    return clients.neo4j(uri, (user, password))
 
 
 @cache

@@ -8,10 +8,13 @@ loading a million events quickly.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,8 +31,9 @@ Progress = Callable[[int], None]
 @dataclass
 class WorkloadStats:
     commands: int = 0
-    events: int = 0
+    events: int = 0  # written by this run (a replayed command's were written before)
     seconds: float = 0.0
+    replayed: int = 0  # commands the service answered from their idempotency record
 
     @property
     def events_per_s(self) -> float:
@@ -55,6 +59,7 @@ def run_http(
     run_id: str = "",
     rate: float | None = None,
     max_commands: int | None = None,
+    first_index: int = 0,
 ) -> WorkloadStats:
     """Until `events` were written (or `max_commands` sent); `rate`: commands per second on
     a fixed schedule (live traffic, for latency), else as fast as the service answers."""
@@ -66,13 +71,15 @@ def run_http(
         for name, payload in commands:  # never pulls a command it will not send
             if rate is not None:
                 time.sleep(max(0.0, t0 + stats.commands / rate - time.perf_counter()))
-            key = f"workload-{run_id}-{stats.commands}" if run_id else None
+            key = f"workload-{run_id}-{first_index + stats.commands}" if run_id else None
             headers = {"Idempotency-Key": key} if key else {}
             r = client.post(route(domain, name), json=payload, headers=headers)
             if r.status_code != 200:
                 raise WorkloadError(f"{name} {payload} -> HTTP {r.status_code}: {r.text}")
-            written = len(r.json()["events"])
+            answer = r.json()
+            written = 0 if answer.get("replayed") else len(answer["events"])
             stats.commands += 1
+            stats.replayed += bool(answer.get("replayed"))
             stats.events += written
             progress(written)
             if stats.events >= events or stats.commands == max_commands:
@@ -133,3 +140,44 @@ def run_direct(
         flush()
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+@dataclass
+class Continuation:
+    """Where a seed's workload stopped in one store, so that more traffic into a running
+    platform goes on from there (the same seed's first commands again would all be refused,
+    or answered from their idempotency records: nothing new). Kept in the state dir; a store
+    holding less than it did then (a new store) starts the workload over."""
+
+    path: Path
+    commands: int = 0  # of the seed's stream, already sent
+    scale: int | None = None  # the catalogue size the stream started with
+    position: int = 0  # the store's end when saved
+
+    @classmethod
+    def of(cls, home: Path, store_name: str, seed: int, store_end: int) -> Continuation:
+        path = home / "workload" / f"{store_name}-s{seed}.json"
+        try:
+            saved = json.loads(path.read_text())
+            if int(saved["position"]) <= store_end and int(saved["commands"]) > 0:
+                return cls(
+                    path, int(saved["commands"]), int(saved["scale"]), int(saved["position"])
+                )
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return cls(path)
+
+    def stream(self, domain: Domain, seed: int, scale: int) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The seed's commands from where the last run stopped."""
+        assert domain.workload is not None
+        self.scale = self.scale or scale
+        return islice(domain.workload(seed, self.scale), self.commands, None)
+
+    def advance(self, sent: int, store_end: int) -> None:
+        self.commands += sent
+        self.position = store_end
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"commands": self.commands, "scale": self.scale,
+                                   "position": store_end}))  # fmt: skip
+        tmp.replace(self.path)

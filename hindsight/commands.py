@@ -10,6 +10,8 @@ than a stale decision. Compensation is unnecessary: there is no half-done flow t
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,6 +60,8 @@ class CommandResult:
     position: int  # the global position of the last event written (0: nothing written)
     streams: list[AppendResult]
     correlation_id: str
+    # answered from the idempotency record: these events were written by an earlier call
+    replayed: bool = False
 
     @property
     def events(self) -> list[Envelope]:
@@ -71,6 +75,7 @@ class CommandResult:
             "version": self.version,
             "position": self.position,
             "correlation_id": self.correlation_id,
+            "replayed": self.replayed,
             "events": [
                 {
                     "event_id": e.event_id,
@@ -120,7 +125,8 @@ class CommandHandler:
         if idempotency_key is not None:
             stored = self.store.idempotent_result(idempotency_key)
             if stored is not None:
-                return self._result(name, aggregate_type, aggregate_id, stored, correlation_id)
+                result = self._result(name, aggregate_type, aggregate_id, stored, correlation_id)
+                return dataclasses.replace(result, replayed=True)
 
         session = _Session(self)
         target = session.load(aggregate_type, aggregate_id)

@@ -31,7 +31,7 @@ def demo(
     console.rule("[bold]1. command service")
     cli_ops.service_start()
     console.rule("[bold]2. workload through the service")
-    written = cli_ops.generate_traffic(events=events, seed=42, via="http", batch=500)
+    cli_ops.generate_traffic(events=events, seed=42, via="http", batch=500)
     console.rule("[bold]3. relay, projection job, sinks")
     background.relay(s).start(s)
     for name in SINKS:
@@ -43,7 +43,7 @@ def demo(
     console.rule("[bold]4. waiting for Elasticsearch and Neo4j to catch up with the log")
     wait_for_read_models(live, timeout)
     tour(s)
-    live_traffic(s, events, written.commands)
+    live_traffic(s, events)
     where_to_look(s)
 
 
@@ -86,29 +86,34 @@ def wait_for_read_models(s: Settings, timeout: float) -> None:
 
 
 def live_traffic(
-    s: Settings, events: int, skip: int, commands: int = 150, rate: float = 5, warm_s: float = 10
+    s: Settings, events: int, commands: int = 150, rate: float = 5, warm_s: float = 10
 ) -> None:
     """The data contracts promise freshness (append -> visible within an SLA). The log above
     was written before the job started, so its lag is mostly waiting: measure live traffic
     instead, the same workload continued at a steady rate, and test the contracts on it. The
     first `warm_s` seconds are left out of the window: right after the backlog, the sinks'
     first small batches still pay for cold query plans and a JIT that is warming up."""
-    from itertools import islice
-
     console.rule(f"[bold]6. live traffic: {commands} commands at {rate:g}/s, then the contracts")
     console.print(f"(freshness measured after the first {warm_s:g} s: cold plans, warming JIT)")
     domain = bootstrap.load_domain(s.domain)
     assert domain.workload is not None
     measured_from = time.time() + warm_s
+    with bootstrap.store(s) as store:
+        end = store.last_position()
+    where = workload.Continuation.of(s.home, bootstrap.checkpoint_name(s, s.eventstore_backend),
+                                     42, end)  # where step 2 stopped  # fmt: skip
     live = workload.run_http(
         s.service_url,
         domain,
-        islice(domain.workload(42, events), skip, None),  # where step 2 stopped
+        where.stream(domain, 42, events),
         events=10**9,
-        run_id="s42-live",
+        run_id="s42",
         rate=rate,
         max_commands=commands,
+        first_index=where.commands,
     )
+    with bootstrap.store(s) as store:
+        where.advance(live.commands, store.last_position())
     console.print(f"{live.events} events from {live.commands} commands in {live.seconds:.1f} s")
     wait_for_read_models(generations.live(s), 300)
     window = time.time() - measured_from

@@ -138,7 +138,14 @@ def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> Workloa
     if domain.workload is None:
         console.print(f"[red]error:[/] domain {domain.name} has no workload generator")
         raise typer.Exit(1)
-    commands = domain.workload(seed, events)
+    with bootstrap.store(s) as store:
+        end = store.last_position()
+    where = workload.Continuation.of(s.home, bootstrap.checkpoint_name(s, s.eventstore_backend),
+                                     seed, end)  # fmt: skip
+    if where.commands:
+        console.print(f"seed {seed}: going on after its first {where.commands:,} commands "
+                      "(already in this store)")  # fmt: skip
+    commands = where.stream(domain, seed, events)
     columns = (
         TextColumn("[bold]generate"),
         BarColumn(),
@@ -154,9 +161,9 @@ def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> Workloa
 
         try:
             if via == "http":
-                stats = workload.run_http(
-                    s.service_url, domain, commands, events, progress=advance, run_id=f"s{seed}"
-                )
+                stats = workload.run_http(s.service_url, domain, commands, events,
+                                          progress=advance, run_id=f"s{seed}",
+                                          first_index=where.commands)  # fmt: skip
             elif via == "store":
                 stats = workload.run_direct(
                     bootstrap.command_handler(s),
@@ -170,9 +177,13 @@ def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> Workloa
         except workload.WorkloadError as err:
             console.print(f"[red]error:[/] {err}")
             raise typer.Exit(1) from None
+    with bootstrap.store(s) as store:
+        where.advance(stats.commands, store.last_position())
+    replayed = (f"; {stats.replayed:,} commands were answered from their idempotency records "
+                "(written before, nothing new)" if stats.replayed else "")  # fmt: skip
     console.print(
-        f"{stats.events} events from {stats.commands} commands in "
-        f"{stats.seconds:.1f} s ({stats.events_per_s:,.0f} events/s) via {via}"
+        f"{stats.events} events written from {stats.commands} commands in "
+        f"{stats.seconds:.1f} s ({stats.events_per_s:,.0f} events/s) via {via}{replayed}"
     )
     return stats
 

@@ -74,12 +74,25 @@ def _reading(
     return s
 
 
+# the read models keep money as integer cents (exact sums); people read it as money, in the
+# unit the price facets' bands are named in
+MONEY = frozenset({"price", "revenue", "total", "lifetime_value", "unit_price"})
+
+
+def money(cents: Any) -> str:
+    return f"{cents / 100:,.2f}" if isinstance(cents, int | float) else str(cents or "")
+
+
+def _cell(column: str, value: Any) -> str:
+    return money(value) if column in MONEY else str(value if value is not None else "")
+
+
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
     table = Table(title=title)
     for c in columns:
-        table.add_column(c)
+        table.add_column(c, justify="right" if c in MONEY else "left")
     for r in rows:
-        table.add_row(*(str(r.get(c, "")) for c in columns))
+        table.add_row(*(_cell(c, r.get(c, "")) for c in columns))
     return table
 
 
@@ -88,7 +101,7 @@ def _facets(facets: dict[str, Any]) -> None:
         if isinstance(values, dict):
             shown = ", ".join(f"{k} ({v})" for k, v in values.items())
         else:
-            shown = str(values)
+            shown = _cell(name, values)
         console.print(f"  [bold]{name}[/]: {shown}")
 
 
@@ -98,7 +111,9 @@ def search(
     category: Annotated[str | None, typer.Option(help="products: filter by category")] = None,
     status: Annotated[str | None, typer.Option(help="orders: filter by status")] = None,
     customer: Annotated[str | None, typer.Option(help="orders: filter by customer id")] = None,
-    max_price: Annotated[int | None, typer.Option(help="products: max price, cents")] = None,
+    max_price: Annotated[
+        float | None, typer.Option(min=0, help="products: max price, in money (12.50)")
+    ] = None,
     size: int = 10,
     at: At = None,
     min_position: MinPosition = None,
@@ -127,7 +142,7 @@ def search(
             es,
             text,
             category=category,
-            max_price=max_price,
+            max_price=None if max_price is None else round(max_price * 100),
             size=size,
             alias_prefix=s.es_alias_prefix,
         )

@@ -69,3 +69,26 @@ def test_generate_through_the_service_writes_what_the_batch_path_writes(tmp_path
     assert sum(len(v) for v in via_http.values()) >= EVENTS
     for stream, events in via_http.items():  # the batch path may have run a few commands more
         assert via_store[stream][: len(events)] == events, stream
+
+
+def test_more_traffic_into_a_running_platform_goes_on_and_counts_what_it_wrote(
+    tmp_path: Path,
+) -> None:
+    home, port = tmp_path / "http", free_port()
+    started = hindsight(home, port, "service", "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        first = hindsight(home, port, "generate", "--events", "600")
+        assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+        before = sum(len(v) for v in streams(home).values())
+        more = hindsight(home, port, "generate", "--events", "400")  # the same seed again
+        assert more.returncode == 0, more.stdout[-2000:] + more.stderr[-2000:]
+        assert "going on after" in more.stdout and "idempotency" not in more.stdout
+        grown = sum(len(v) for v in streams(home).values())
+        assert grown - before >= 400
+        assert f"{grown - before} events written" in more.stdout  # the report counts them
+        other = hindsight(home, port, "generate", "--events", "300", "--seed", "77")
+        assert other.returncode == 0, other.stdout[-2000:] + other.stderr[-2000:]
+        assert sum(len(v) for v in streams(home).values()) - grown >= 300
+    finally:
+        hindsight(home, port, "service", "stop")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from entrypoints import bootstrap
-from entrypoints.workload import WorkloadError, run_direct
+from entrypoints.workload import Continuation, WorkloadError, run_direct
 from hindsight.settings import Settings
 
 
@@ -37,3 +37,27 @@ def test_one_traffic_can_be_written_in_several_runs(tmp_path: Path) -> None:
     first = run_direct(handler, traffic, 1500, batch_size=100)
     second = run_direct(handler, traffic, 1500, batch_size=100)
     assert first.events + second.events == handler.store.last_position() >= 3000
+
+
+def test_another_seed_goes_into_a_store_beside_the_first(tmp_path: Path) -> None:
+    handler = bootstrap.command_handler(Settings(home=tmp_path))
+    first = run_direct(handler, handler.domain.workload(42, 500), 500)
+    second = run_direct(handler, handler.domain.workload(77, 500), 500)  # its own ids
+    assert first.events + second.events == handler.store.last_position()
+
+
+def test_more_traffic_of_a_seed_goes_on_where_the_store_left_off(tmp_path: Path) -> None:
+    handler = bootstrap.command_handler(Settings(home=tmp_path))
+    domain = handler.domain
+    where = Continuation.of(tmp_path, "sqlite.position", 42, handler.store.last_position())
+    assert where.commands == 0
+    stats = run_direct(handler, where.stream(domain, 42, 800), 800, batch_size=50)
+    where.advance(stats.commands, handler.store.last_position())
+
+    again = Continuation.of(tmp_path, "sqlite.position", 42, handler.store.last_position())
+    assert (again.commands, again.scale) == (stats.commands, 800)
+    more = run_direct(handler, again.stream(domain, 42, 5), 400, batch_size=50)  # no refusal
+    assert stats.events + more.events == handler.store.last_position()
+    # a store holding less than it did when the continuation was saved is a new store
+    fresh = Continuation.of(tmp_path, "sqlite.position", 42, 10)
+    assert fresh.commands == 0 and fresh.scale is None

@@ -36,7 +36,7 @@ def test_outputs_hold_the_latest_version_per_key_and_nothing_internal() -> None:
         owner = {"orders": "orders", "order": "orders", "products": "products"}.get(target)
         if owner is not None:  # a doc's version is its key's version: the last fold rendered it
             assert out.version == projector.states[(owner, key)].version, (sink, target, key)
-    assert set(bodies(outputs)[("elasticsearch", "orders", "order-00000001")]) == {
+    assert set(bodies(outputs)[("elasticsearch", "orders", "order-s11-00000001")]) == {
         "version",
         "body",
     }
