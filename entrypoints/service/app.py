@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
+from fastapi_offline import FastAPIOffline
 
 from entrypoints.service import errors
 from entrypoints.service.command_routes import command_router
@@ -27,7 +28,9 @@ from hindsight.settings import Settings
 
 def create_app(handler: CommandHandler, settings: Settings | None = None) -> FastAPI:
     domain = handler.domain
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets fastapi-offline ships, not a CDN: /docs works on a
+    # machine without internet
+    app = FastAPIOffline(
         title=f"Hindsight command service ({domain.name})",
         description="Commands become immutable events; reads replay them, at any past moment.",
         version="0.1.0",

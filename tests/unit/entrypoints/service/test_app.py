@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -294,3 +295,18 @@ def test_an_unknown_replay_is_404_naming_at_and_the_complete_ones(
     body = r.json()
     assert body["field"] == "at" and body["error"] == "unknown_replay"
     assert "'nosuch'" in body["message"] and "complete: none" in body["message"]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_api_docs_load_their_assets_from_the_service_not_a_cdn(
+    client: TestClient, page: str
+) -> None:
+    html = client.get(page)
+    assert html.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html.text)
+    assert assets, html.text[:500]
+    for asset in assets:
+        assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+        got = client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 10_000, asset
+    assert "cdn" not in html.text.lower()
