@@ -75,7 +75,8 @@ from connectors.kafka_topics import ensure_topics, job_output_topics
 from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints import bootstrap
 from entrypoints import namespace as ns
-from entrypoints.cli.job import _rest, submit, wait_running
+from entrypoints.cluster_job import rest as _rest
+from entrypoints.cluster_job import submit, wait_running
 from entrypoints.figures import write
 from entrypoints.local_job import LocalJob
 from entrypoints.sinks import DEFAULT_BATCH, DEFAULT_MAX_WAIT_MS, build_sink

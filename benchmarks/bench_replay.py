@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.bench_pipeline import cleanup, namespace, preload, wait_complete
+from entrypoints import cluster_job as cluster
 from entrypoints import figures, generations, parity, rebuild, replay
 from entrypoints import namespace as ns
-from entrypoints.cli import job as cluster
 from entrypoints.local_job import LocalJob
 from hindsight.settings import Settings, get_settings
 
@@ -117,7 +117,7 @@ def rebuild_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
 def _drop_generations(s: Settings) -> None:
     for g in rebuild.generations_known(s):
         for j in cluster.running_jobs(generations.settings_of(s, g)):
-            cluster._rest(s, f"/jobs/{j['jid']}", method="PATCH")
+            cluster.rest(s, f"/jobs/{j['jid']}", method="PATCH")
         rebuild.drop(s, g, force=True)
 
 

@@ -31,7 +31,6 @@ import signal
 import socket
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +44,7 @@ from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.kafka_topics import ensure_topics, job_output_topics
 from connectors.neo4j_sink import Neo4jSink
 from entrypoints import bootstrap, catchup, generations, parity
-from entrypoints.cli import job as cluster
+from entrypoints import cluster_job as cluster
 from entrypoints.local_job import LocalJob
 from entrypoints.read_positions import ReadModelPositions
 from entrypoints.relay_hold import RelayHold
@@ -265,7 +264,7 @@ def _stop_leftovers(s: Settings, stale: Rebuild) -> None:
     gs = generations.settings_of(s, stale.generation)
     with contextlib.suppress(OSError):  # no cluster here: nothing of it runs there either
         for j in cluster.running_jobs(gs):
-            cluster._rest(gs, f"/jobs/{j['jid']}", method="PATCH")
+            cluster.rest(gs, f"/jobs/{j['jid']}", method="PATCH")
 
 
 def _before(deadline: float, what: str) -> None:
@@ -307,34 +306,22 @@ def _caught_up(
         time.sleep(1)
 
 
-def _rest(port: int, host: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-    req = urllib.request.Request(
-        f"http://{host}:{port}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        method="POST" if body is not None else "GET",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        raw = r.read()
-        return json.loads(raw) if raw else None
-
-
 def _stop_with_savepoint(s: Settings, port: int, job: LocalJob, deadline: float) -> str:
     """Stop the mini-cluster's job with a savepoint (its last transaction and offsets are
     committed first); the savepoint's path once the job's process has ended."""
     target = (s.home / "flink" / "savepoints").as_uri()
-    jobs = [j for j in _rest(port, s.host, "/jobs/overview")["jobs"] if j["state"] == "RUNNING"]
+    url = f"http://{s.host}:{port}"
+    jobs = [j for j in cluster.rest_at(url, "/jobs/overview")["jobs"] if j["state"] == "RUNNING"]
     if not jobs:
         raise RebuildError(f"the rebuild's job is not running; see {job.log}")
     jid = jobs[0]["jid"]
-    trigger = _rest(
-        port,
-        s.host,
+    trigger = cluster.rest_at(
+        url,
         f"/jobs/{jid}/stop",
         {"targetDirectory": target, "drain": False, "formatType": "CANONICAL"},
     )
     while True:
-        status = _rest(port, s.host, f"/jobs/{jid}/savepoints/{trigger['request-id']}")
+        status = cluster.rest_at(url, f"/jobs/{jid}/savepoints/{trigger['request-id']}")
         if status["status"]["id"] == "COMPLETED":
             operation = status["operation"]
             if "failure-cause" in operation:
@@ -416,8 +403,6 @@ def _hand_over(s: Settings, old: int, gs: Settings, savepoint: str | None) -> No
     job to the cluster from the rebuild's savepoint."""
     live = generations.settings_of(s, old)
     for j in cluster.running_jobs(live):
-        cluster._rest(live, f"/jobs/{j['jid']}", method="PATCH")
-        while cluster._rest(live, f"/jobs/{j['jid']}")["state"] not in ("CANCELED", "FAILED"):
-            time.sleep(0.5)
+        cluster.cancel(live, j["jid"])
     job_id = cluster.submit(gs, from_savepoint=savepoint, env=gs.namespace_env())
     cluster.wait_running(gs, job_id)

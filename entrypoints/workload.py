@@ -155,7 +155,10 @@ class Continuation:
     position: int = 0  # the store's end when saved
 
     @classmethod
-    def of(cls, home: Path, store_name: str, seed: int, store_end: int) -> Continuation:
+    def of(cls, home: Path, store_name: str, seed: int, store_end: int,
+           written: Callable[[], bool] = lambda: False) -> Continuation:  # fmt: skip
+        """`written`: whether the store holds this seed's traffic already (its first
+        command's aggregate exists): then, with no record of how far, it cannot go on."""
         path = home / "workload" / f"{store_name}-s{seed}.json"
         try:
             saved = json.loads(path.read_text())
@@ -165,6 +168,12 @@ class Continuation:
                 )
         except (OSError, ValueError, KeyError, TypeError):
             pass
+        if store_end > 0 and not path.exists() and written():
+            raise WorkloadError(
+                f"this store holds {store_end:,} events but no record of where seed {seed}'s "
+                "traffic stopped in it (written before such records were kept): generate with "
+                "another seed (`--seed 43`, its ids are its own) or into an empty store"
+            )
         return cls(path)
 
     def stream(self, domain: Domain, seed: int, scale: int) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -181,3 +190,15 @@ class Continuation:
         tmp.write_text(json.dumps({"commands": self.commands, "scale": self.scale,
                                    "position": store_end}))  # fmt: skip
         tmp.replace(self.path)
+
+
+def first_written(domain: Domain, seed: int, store: Any) -> Callable[[], bool]:
+    """Whether `store` holds the aggregate the seed's first command creates."""
+
+    def check() -> bool:
+        assert domain.workload is not None
+        name, payload = next(iter(domain.workload(seed, 1)))
+        aggregate_type, aggregate_id = domain.target(domain.parse_command(name, payload))
+        return bool(store.stream_version(aggregate_type, aggregate_id))
+
+    return check

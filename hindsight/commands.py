@@ -11,7 +11,6 @@ than a stale decision. Compensation is unnecessary: there is no half-done flow t
 from __future__ import annotations
 
 import dataclasses
-
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass

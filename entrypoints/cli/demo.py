@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commerce.read.read_models import CUSTOMERS, PRODUCTS
-from entrypoints import background, bootstrap, catchup, generations, parity, workload
-from entrypoints.cli import job as cli_job
+from entrypoints import background, bootstrap, catchup, cluster_job, generations, parity, workload
 from entrypoints.cli import ops as cli_ops
 from entrypoints.cli import query as cli_query
 from entrypoints.cli.contracts import test_cmd
@@ -37,8 +36,8 @@ def demo(
     for name in SINKS:
         background.sink(s, name).start(s)
     live = generations.live(s)  # the generation a rebuild may have switched to
-    job_id = cli_job.submit(live)
-    cli_job.wait_running(live, job_id)
+    job_id = cluster_job.submit(live)
+    cluster_job.wait_running(live, job_id)
     console.print(f"relay, sinks and job {job_id} running")
     console.rule("[bold]4. waiting for Elasticsearch and Neo4j to catch up with the log")
     wait_for_read_models(live, timeout)
@@ -98,10 +97,11 @@ def live_traffic(
     domain = bootstrap.load_domain(s.domain)
     assert domain.workload is not None
     measured_from = time.time() + warm_s
-    with bootstrap.store(s) as store:
-        end = store.last_position()
-    where = workload.Continuation.of(s.home, bootstrap.checkpoint_name(s, s.eventstore_backend),
-                                     42, end)  # where step 2 stopped  # fmt: skip
+    with bootstrap.store(s) as store:  # where step 2 stopped
+        where = workload.Continuation.of(
+            s.home, bootstrap.checkpoint_name(s, s.eventstore_backend), 42,
+            store.last_position(), workload.first_written(domain, 42, store),
+        )  # fmt: skip
     live = workload.run_http(
         s.service_url,
         domain,

@@ -138,10 +138,15 @@ def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> Workloa
     if domain.workload is None:
         console.print(f"[red]error:[/] domain {domain.name} has no workload generator")
         raise typer.Exit(1)
-    with bootstrap.store(s) as store:
-        end = store.last_position()
-    where = workload.Continuation.of(s.home, bootstrap.checkpoint_name(s, s.eventstore_backend),
-                                     seed, end)  # fmt: skip
+    try:
+        with bootstrap.store(s) as store:
+            where = workload.Continuation.of(
+                s.home, bootstrap.checkpoint_name(s, s.eventstore_backend), seed,
+                store.last_position(), workload.first_written(domain, seed, store),
+            )  # fmt: skip
+    except workload.WorkloadError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
     if where.commands:
         console.print(f"seed {seed}: going on after its first {where.commands:,} commands "
                       "(already in this store)")  # fmt: skip

@@ -11,7 +11,7 @@ from rich.table import Table
 from commerce.read import graph as g
 from commerce.read import search as q
 from connectors import clients
-from entrypoints import bootstrap
+from entrypoints import bootstrap, generations
 from entrypoints.read_positions import (
     DEFAULT_WAIT_S,
     Behind,
@@ -217,7 +217,8 @@ def status(
     """Each read model's position along the log, and its lag in events and seconds."""
     s = _reading(at, ["elasticsearch", "neo4j"], min_position, wait_s)
     end, stores = positions(s).status()
-    table = Table(title=f"read models (the log is at position {end})")
+    which = f"replay {at}" if at else f"generation {generations.live_generation(get_settings())}"
+    table = Table(title=f"read models, {which} (the log is at position {end})")
     for col in ("store", "position", "lag (events)", "lag (s)"):
         table.add_column(col)
     for p in stores:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.cli import job as cli_job
+from entrypoints import cluster_job
 from entrypoints.faults.cases import CASES
 from entrypoints.faults.suite import Traffic, report, run_suite
 from hindsight.settings import get_settings
@@ -37,7 +37,7 @@ def main(
     unknown = sorted(set(names) - {c.name for c in CASES})
     if unknown:
         raise typer.BadParameter(f"unknown cases {unknown}; known: {[c.name for c in CASES]}")
-    others = [f"{j['name']} ({j['jid']})" for j in cli_job.live_jobs(stack)]
+    others = [f"{j['name']} ({j['jid']})" for j in cluster_job.live_jobs(stack)]
     if others:  # a case kills the TaskManager and the servers: it would take these down too
         typer.echo(
             f"the Flink cluster runs other jobs: {', '.join(others)}. The fault suite breaks "

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from connectors import clients
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import MAX_RECORD_BYTES
-from entrypoints import bootstrap
-from entrypoints.cli import job as cli_job
+from entrypoints import bootstrap, cluster_job
 from entrypoints.faults.deployment import Deployment
 from hindsight.events import Envelope
 from hindsight.topics import topic_name
@@ -42,7 +41,7 @@ class Case:
 def _restores(d: Deployment) -> tuple[int, dict[str, object] | None]:
     """How many times the job has restored a checkpoint, and the latest restore."""
     try:
-        stats = cli_job._rest(d.s, f"/jobs/{d.job_id}/checkpoints")
+        stats = cluster_job.rest(d.s, f"/jobs/{d.job_id}/checkpoints")
     except Exception:  # noqa: BLE001 - a JobManager that is down answers nothing
         return 0, None
     return int(stats["counts"]["restored"]), stats["latest"].get("restored")
@@ -50,7 +49,7 @@ def _restores(d: Deployment) -> tuple[int, dict[str, object] | None]:
 
 def _wait_job_recovered(d: Deployment, o: Observed, restores_before: int) -> None:
     """Until every task runs again and the JobManager reports the checkpoint it restored."""
-    cli_job.wait_running(d.s, d.job_id, timeout_s=240)
+    cluster_job.wait_running(d.s, d.job_id, timeout_s=240)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         count, latest = _restores(d)
@@ -90,7 +89,7 @@ def jobmanager_killed(d: Deployment, o: Observed) -> None:
         o.note("the TaskManager did not register with the new JobManager: restarted it")
         taskmanager.stop()
         d.start_server("flink-taskmanager")
-    checkpoint = cli_job.latest_checkpoint(d.s)
+    checkpoint = cluster_job.latest_checkpoint(d.s)
     d.submit()  # what a person types: `hindsight job submit`
     o.note(f"job submitted again as {d.job_id}, resuming from {checkpoint}")
     if checkpoint is None:

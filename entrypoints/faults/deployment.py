@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from entrypoints import background, bootstrap, namespace, workload
-from entrypoints.cli import job as cli_job
+from entrypoints import background, bootstrap, cluster_job, namespace, workload
 from hindsight.settings import Settings
 from localstack import process, stack
 from localstack.server import Server
@@ -85,20 +84,20 @@ class Deployment:
 
     def submit(self) -> str:
         hindsight_env = {k: v for k, v in self.env().items() if k.startswith("HINDSIGHT_")}
-        self.job_id = cli_job.submit(self.s, env=hindsight_env)
-        cli_job.wait_running(self.s, self.job_id, timeout_s=180)
+        self.job_id = cluster_job.submit(self.s, env=hindsight_env)
+        cluster_job.wait_running(self.s, self.job_id, timeout_s=180)
         return self.job_id
 
     def job_state(self) -> str:
         try:
-            return str(cli_job._rest(self.s, f"/jobs/{self.job_id}")["state"])
+            return str(cluster_job.rest(self.s, f"/jobs/{self.job_id}")["state"])
         except Exception as err:  # noqa: BLE001 - a JobManager that is down answers nothing
             return f"unknown ({type(err).__name__})"
 
     def stop_all(self) -> None:
         if self.job_id:
             with contextlib.suppress(Exception):  # the JobManager may be gone with its job
-                cli_job._rest(self.s, f"/jobs/{self.job_id}", method="PATCH")
+                cluster_job.rest(self.s, f"/jobs/{self.job_id}", method="PATCH")
         for name in PROCESSES:
             self.process(name).stop(self.s)
 

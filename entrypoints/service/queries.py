@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 
 from commerce.read import graph, search
 from connectors import clients
+from entrypoints import generations
 from entrypoints.read_positions import (
     DEFAULT_WAIT_S,
     MAX_WAIT_S,
@@ -80,7 +81,11 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
         """Each store's position (every event up to it is visible there), and its lag behind
         the log in events and in seconds; with `min_position`, once both stores reach it."""
         end, stores = ReadModelPositions(s, log, es, driver).status()
-        return {"log_position": end, "read_models": [p.to_dict() for p in stores]}
+        return {
+            "log_position": end,
+            "generation": generations.live_generation(settings),  # a rebuild raises it
+            "read_models": [p.to_dict() for p in stores],
+        }
 
     @router.get("/search/products", tags=["search"])
     def search_products(

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 
 from connectors import clients
 from entrypoints import bootstrap, generations, parity, rebuild, workload
+from entrypoints import cluster_job as cluster
 from entrypoints import namespace as ns
-from entrypoints.cli import job as cluster
 from entrypoints.read_positions import ReadModelPositions
 from entrypoints.service.app import create_app
 from hindsight.settings import Settings
@@ -100,7 +100,7 @@ def traffic(live: Settings) -> Iterator[tuple[Settings, Iterator[Any]]]:
     finally:
         for g in (1, 2, 3):
             for j in cluster.running_jobs(generations.settings_of(s, g)):
-                cluster._rest(s, f"/jobs/{j['jid']}", method="PATCH")
+                cluster.rest(s, f"/jobs/{j['jid']}", method="PATCH")
         stop.set()
         relay.join(30)
         for g in rebuild.generations_known(s):

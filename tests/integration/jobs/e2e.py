@@ -172,7 +172,8 @@ def running_job(s: Settings, mode: str) -> Iterator[Any]:
         finally:
             local.stop()
     else:
-        from entrypoints.cli.job import _rest, submit, wait_running
+        from entrypoints.cluster_job import rest as _rest
+        from entrypoints.cluster_job import submit, wait_running
 
         job_id = ""
 

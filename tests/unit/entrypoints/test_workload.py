@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from entrypoints import bootstrap
-from entrypoints.workload import Continuation, WorkloadError, run_direct
+from entrypoints.workload import Continuation, WorkloadError, first_written, run_direct
 from hindsight.settings import Settings
 
 
@@ -61,3 +61,18 @@ def test_more_traffic_of_a_seed_goes_on_where_the_store_left_off(tmp_path: Path)
     # a store holding less than it did when the continuation was saved is a new store
     fresh = Continuation.of(tmp_path, "sqlite.position", 42, 10)
     assert fresh.commands == 0 and fresh.scale is None
+
+
+def test_a_store_holding_a_seeds_traffic_without_a_record_of_how_far_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    handler = bootstrap.command_handler(Settings(home=tmp_path))
+    run_direct(handler, handler.domain.workload(42, 300), 300)  # no continuation recorded
+    end = handler.store.last_position()
+    seen = first_written(handler.domain, 42, handler.store)
+    with pytest.raises(WorkloadError, match="another seed"):
+        Continuation.of(tmp_path, "sqlite.position", 42, end, seen)
+    # another seed's traffic is not in there: it starts at its beginning
+    other = Continuation.of(tmp_path, "sqlite.position", 77, end,
+                            first_written(handler.domain, 77, handler.store))  # fmt: skip
+    assert other.commands == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from entrypoints.cli.job import JOB_FILE, _record_submitted, latest_checkpoint, submitted_jobs
+from entrypoints.cluster_job import JOB_FILE, _record_submitted, latest_checkpoint, submitted_jobs
 from hindsight.settings import Settings
 from localstack.servers.flink import FlinkLayout
 
