@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from hindsight.eventstore.factory import store_address
+from hindsight.files import write_atomically
 from hindsight.settings import REPO_ROOT, Settings, get_settings
 from hindsight.topics import projection_job_name
 from localstack.flink_cli import run_python_job
@@ -78,11 +79,7 @@ def submitted_jobs(s: Settings) -> list[str]:
 
 
 def _record_submitted(s: Settings, job_id: str) -> None:
-    path = _submitted_file(s)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([*submitted_jobs(s), job_id]))
-    tmp.replace(path)
+    write_atomically(_submitted_file(s), json.dumps([*submitted_jobs(s), job_id]))
 
 
 def latest_checkpoint(s: Settings) -> Path | None:

@@ -50,6 +50,7 @@ from entrypoints.read_positions import ReadModelPositions
 from entrypoints.relay_hold import RelayHold
 from entrypoints.sinks import build_worker, output_guard
 from hindsight.contracts.sealing import sealing_policy_for
+from hindsight.files import write_atomically
 from hindsight.plugins import load
 from hindsight.settings import Settings
 from hindsight.topics import SINKS, projection_job_name, sink_group
@@ -94,11 +95,7 @@ def _pid_file(s: Settings, generation: int) -> Path:
 
 
 def _save(s: Settings, r: Rebuild) -> None:
-    path = _dir(s) / f"gen{r.generation}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(r), indent=2))
-    tmp.replace(path)
+    write_atomically(_dir(s) / f"gen{r.generation}.json", json.dumps(asdict(r), indent=2))
 
 
 def rebuilds(s: Settings) -> list[Rebuild]:

@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+from hindsight.files import write_atomically
 from hindsight.settings import Settings
 
 
@@ -33,13 +34,13 @@ class RelayHold:
 
     def acknowledge(self, position: int) -> None:
         if not self.ack.exists():
-            _write(self.ack, json.dumps({"position": position, "at": time.time()}))
+            write_atomically(self.ack, json.dumps({"position": position, "at": time.time()}))
 
     # ------------------------------------------------------------------ the asker's side
 
     def request(self, ttl_s: float) -> None:
         self.ack.unlink(missing_ok=True)
-        _write(self.path, str(time.time() + ttl_s))
+        write_atomically(self.path, str(time.time() + ttl_s))
 
     def held_at(self, timeout_s: float) -> int | None:
         """The position the relay holds at, once it says so; None if no relay answered."""
@@ -54,10 +55,3 @@ class RelayHold:
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
         self.ack.unlink(missing_ok=True)
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

@@ -33,6 +33,7 @@ from entrypoints import bootstrap, catchup, generations, namespace
 from entrypoints.local_job import LocalJob
 from entrypoints.sinks import build_worker
 from hindsight.events import parse_time, record_time_ms
+from hindsight.files import write_atomically
 from hindsight.plugins import load
 from hindsight.settings import Settings
 from hindsight.topics import SINKS, events_pattern, projection_job_name, sink_group
@@ -125,11 +126,7 @@ def _dir(s: Settings) -> Path:
 
 
 def _save(s: Settings, replay: Replay) -> None:
-    path = _dir(s) / f"{replay.name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(replay), indent=2))
-    tmp.replace(path)
+    write_atomically(_dir(s) / f"{replay.name}.json", json.dumps(asdict(replay), indent=2))
 
 
 def get(s: Settings, name: str) -> Replay | None:

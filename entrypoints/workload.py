@@ -23,6 +23,7 @@ from hindsight.aggregate import DomainError
 from hindsight.commands import CommandHandler, StateCache
 from hindsight.domain import Domain
 from hindsight.eventstore.base import ConcurrencyError
+from hindsight.files import write_atomically
 from hindsight.naming import command_path
 
 Progress = Callable[[int], None]
@@ -185,11 +186,8 @@ class Continuation:
     def advance(self, sent: int, store_end: int) -> None:
         self.commands += sent
         self.position = store_end
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"commands": self.commands, "scale": self.scale,
-                                   "position": store_end}))  # fmt: skip
-        tmp.replace(self.path)
+        record = {"commands": self.commands, "scale": self.scale, "position": store_end}
+        write_atomically(self.path, json.dumps(record))
 
 
 def first_written(domain: Domain, seed: int, store: Any) -> Callable[[], bool]:

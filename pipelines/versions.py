@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from hindsight.files import write_atomically
 from pipelines.model import Projection
 
 
@@ -40,10 +41,7 @@ def check_and_record(path: Path, current: Mapping[str, int], deployment: str) ->
     """Record `current` for a new deployment; refuse one built by other versions."""
     before = recorded(path)
     if before is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(dict(current), indent=2, sort_keys=True))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(dict(current), indent=2, sort_keys=True))
         return
     if before != dict(current):
         changed = sorted(

@@ -3,23 +3,15 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from entrypoints import generations
 from entrypoints import rebuild as rb
+from entrypoints.cli.progress import along_the_log
 from hindsight.settings import get_settings
 
 console = Console()
@@ -41,27 +33,8 @@ def rebuild(
     if ctx.invoked_subcommand is not None:
         return
     s = get_settings()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
     try:
-        with Progress(*columns, console=console) as bar:
-            task = bar.add_task("starting", total=None, rate="")
-            started, phase = time.monotonic(), [""]
-
-            def show(what: str, done: int, total: int) -> None:
-                if what != phase[0]:
-                    phase[0] = what
-                    console.log(what)
-                rate = done / max(time.monotonic() - started, 1e-6) if total else 0
-                bar.update(task, description=what, completed=done, total=total or None,
-                           rate=f"{rate:,.0f} events/s" if total else "")  # fmt: skip
-
+        with along_the_log(console, "starting") as show:
             done = rb.run(s, keep_old=keep_old, progress=show, timeout_s=timeout)
     except rb.RebuildError as err:
         console.print(f"[bold red]error:[/] {err}")

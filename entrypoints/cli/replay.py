@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from entrypoints import replay as rp
+from entrypoints.cli.progress import along_the_log
 from hindsight.settings import get_settings
 
 console = Console()
@@ -49,23 +41,7 @@ def replay(
     try:
         rp.settings_for(s, into)  # the name's rules before anything else
         moment = rp.parse_moment(as_of, s)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console) as bar:
-            task = bar.add_task("starting the bounded job", total=None, rate="")
-            started = time.monotonic()
-
-            def show(what: str, done: int, total: int) -> None:
-                rate = done / max(time.monotonic() - started, 1e-6)
-                bar.update(task, description=what, completed=done, total=total or None,
-                           rate=f"{rate:,.0f} events/s")  # fmt: skip
-
+        with along_the_log(console, "starting the bounded job") as show:
             done = rp.run(s, into, moment, progress=show)
     except rp.ReplayError as err:
         _fail(err)
