@@ -163,6 +163,7 @@ def tour(s: Settings) -> None:
 
 def where_to_look(s: Settings) -> None:
     console.rule("[bold]where to look")
+    console.print(f"Console            {s.service_url}/  (the platform at a glance)")
     console.print(f"Flink web UI       {s.flink_url}  (the job: hindsight-projections)")
     console.print(
         f"Neo4j Browser      {s.neo4j_browser_url}  user {s.neo4j_user} / "

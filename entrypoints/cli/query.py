@@ -12,6 +12,7 @@ from commerce.read import graph as g
 from commerce.read import search as q
 from connectors import clients
 from entrypoints import bootstrap, generations
+from entrypoints.formatting import MONEY, money
 from entrypoints.read_positions import (
     DEFAULT_WAIT_S,
     Behind,
@@ -72,15 +73,6 @@ def _reading(
         console.print(f"[bold red]not yet:[/] {err}")
         raise typer.Exit(3) from None
     return s
-
-
-# the read models keep money as integer cents (exact sums); people read it as money, in the
-# unit the price facets' bands are named in
-MONEY = frozenset({"price", "revenue", "total", "lifetime_value", "unit_price"})
-
-
-def money(cents: Any) -> str:
-    return f"{cents / 100:,.2f}" if isinstance(cents, int | float) else str(cents or "")
 
 
 def _cell(column: str, value: Any) -> str:

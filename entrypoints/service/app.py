@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 
 from entrypoints.service import errors
 from entrypoints.service.command_routes import command_router
+from entrypoints.service.console import console_router
 from entrypoints.service.queries import query_router
 from entrypoints.service.reads import reads_router
 from entrypoints.service.schemas import component_schemas
@@ -60,6 +61,7 @@ def create_app(handler: CommandHandler, settings: Settings | None = None) -> Fas
 
     if settings is not None:
         app.include_router(query_router(settings, handler.store))
+        app.include_router(console_router(settings, handler.store))  # the page at /
         # Neo4j Browser fetches its guide from the page's origin: allow exactly that origin
         browser = [f"http://{h}:{settings.neo4j_http_port}" for h in ("localhost", settings.host)]
         app.add_middleware(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from entrypoints.cli.query import _table, money
+from entrypoints.cli.query import _table
+from entrypoints.formatting import money
 
 
 def test_cents_are_shown_as_money_in_the_unit_of_the_price_bands() -> None:
