@@ -152,17 +152,36 @@ def submit(
 _OLDER_GRAPH = "Cannot map checkpoint/savepoint state for operator"
 
 
-def wait_running(s: Settings, job_id: str, timeout_s: float = 120) -> None:
-    """Until every task of the job is RUNNING (the sources have started reading)."""
-    deadline = time.monotonic() + timeout_s
+def wait_running(
+    s: Settings, job_id: str, timeout_s: float = 120, slots_grace_s: float = 15
+) -> None:
+    """Until every task of the job is RUNNING (the sources have started reading). A job that
+    waits for slots other jobs hold is said at once (after `slots_grace_s`), with their names,
+    instead of after the whole timeout."""
+    started = time.monotonic()
+    deadline = started + timeout_s
     while time.monotonic() < deadline:
         job = rest(s, f"/jobs/{job_id}")
         if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
             raise RuntimeError(f"job {job_id} is {job['state']}; see `make logs S=flink`")
         if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
             return
+        if time.monotonic() - started > slots_grace_s:
+            _no_slots_for(s, job_id)
         time.sleep(1)
     raise RuntimeError(f"job {job_id} not running after {timeout_s:.0f} s")
+
+
+def _no_slots_for(s: Settings, job_id: str) -> None:
+    overview = rest(s, "/overview")
+    others = [f"{j['name']} ({j['jid']})" for j in live_jobs(s) if j["jid"] != job_id]
+    if overview.get("slots-available", 1) == 0 and others:
+        raise RuntimeError(
+            f"job {job_id} waits for task slots: the cluster's {overview.get('slots-total')} "
+            f"are held by {', '.join(others)}. Cancel what should not run (`hindsight job "
+            "cancel` cancels this deployment's; e.g. the job `make demo` left running) or add "
+            "TaskManagers (HINDSIGHT_FLINK_TASKMANAGERS)"
+        )
 
 
 def cancel(s: Settings, job_id: str, timeout_s: float = 60) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from entrypoints import cluster_job
 from entrypoints.cluster_job import JOB_FILE, _record_submitted, latest_checkpoint, submitted_jobs
 from hindsight.settings import Settings
 from localstack.servers.flink import FlinkLayout
@@ -46,3 +49,24 @@ def test_runs_are_kept_per_deployment(tmp_path: Path) -> None:
 
 def test_the_job_file_submitted_is_the_repository_s_own() -> None:
     assert JOB_FILE.is_file() and JOB_FILE.parts[-2:] == ("jobs", "projections.py")
+
+
+def test_a_job_waiting_for_slots_other_jobs_hold_is_named_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our REST port to the JobManager answered in memory: the demo's job holds both slots."""
+    answers = {
+        "/jobs/new": {"state": "CREATED", "vertices": [{"status": "SCHEDULED"}]},
+        "/overview": {"slots-available": 0, "slots-total": 2},
+        "/jobs/overview": {"jobs": [
+            {"jid": "new", "name": "t-projections", "state": "CREATED"},
+            {"jid": "demo", "name": "hindsight-projections", "state": "RUNNING"},
+        ]},
+    }  # fmt: skip
+    monkeypatch.setattr(cluster_job, "rest", lambda _s, path, *a, **k: answers[path])
+    monkeypatch.setattr(cluster_job.time, "sleep", lambda _s: None)
+    with pytest.raises(RuntimeError, match=r"held by hindsight-projections \(demo\)"):
+        cluster_job.wait_running(Settings(home=tmp_path), "new", timeout_s=60, slots_grace_s=0)
+    answers["/overview"] = {"slots-available": 2, "slots-total": 2}  # free: it is only slow
+    with pytest.raises(RuntimeError, match="not running after"):
+        cluster_job.wait_running(Settings(home=tmp_path), "new", timeout_s=0.05, slots_grace_s=0)
