@@ -38,6 +38,21 @@ from hindsight.settings import Settings, get_settings
 console = Console()
 
 
+class Phases:
+    """When each phase a run reports (its progress callback's `what`) began, in seconds
+    from the start."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.started: dict[str, float] = {}
+
+    def progress(self, what: str, _done: int, _total: int) -> None:
+        self.started.setdefault(what, self.elapsed())
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+
 def live_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
     s = loaded.s
     t0 = time.monotonic()
@@ -59,14 +74,10 @@ def live_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
 def replay_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
     s = loaded.s
     moment = replay.parse_moment(str(loaded.handler.store.last_position()), s)
-    marks: dict[str, float] = {}
-    t0 = time.monotonic()
-
-    def progress(what: str, _done: int, _total: int) -> None:
-        marks.setdefault(what, time.monotonic() - t0)
-
-    built = replay.run(s, "bench", moment, progress, timeout_s=timeout_s)
-    seconds = time.monotonic() - t0
+    phases = Phases()
+    built = replay.run(s, "bench", moment, phases.progress, timeout_s=timeout_s)
+    seconds = phases.elapsed()
+    marks = phases.started
     got = parity.read_model_parity(replay.settings_for(s, "bench"), loaded.projector.outputs())
     job_s = marks.get("the sink workers write the last changes", seconds)
     return {
@@ -85,25 +96,20 @@ def rebuild_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
     """`hindsight rebuild` of the live read models (generation 2) on the same log: a relay
     runs to answer the rebuild's hold, the hand-over submits the new job to the cluster."""
     s = loaded.s
-    marks: dict[str, float] = {}
     stop = threading.Event()
     relay = threading.Thread(
         target=lambda: loaded.relay.run(should_stop=stop.is_set, poll_interval_s=0.05),
         daemon=True,
     )
     relay.start()
-    t0 = time.monotonic()
-
-    def progress(what: str, _done: int, _total: int) -> None:
-        marks.setdefault(what, time.monotonic() - t0)
-
+    phases = Phases()
     try:
-        built = rebuild.run(s, progress=progress, timeout_s=timeout_s)
+        built = rebuild.run(s, progress=phases.progress, timeout_s=timeout_s)
     finally:
         stop.set()
         relay.join(30)
-    seconds = time.monotonic() - t0
-    build_s = marks.get("checking parity against the reference", seconds)
+    seconds = phases.elapsed()
+    build_s = phases.started.get("checking parity against the reference", seconds)
     return {
         "seconds": round(seconds, 1),
         "events_per_s": round(loaded.events / seconds, 1),
@@ -117,7 +123,7 @@ def rebuild_rate(loaded: Any, timeout_s: float) -> dict[str, Any]:
 def _drop_generations(s: Settings) -> None:
     for g in rebuild.generations_known(s):
         for j in cluster.running_jobs(generations.settings_of(s, g)):
-            cluster.rest(s, f"/jobs/{j['jid']}", method="PATCH")
+            cluster.cancel(s, j["jid"])
         rebuild.drop(s, g, force=True)
 
 

@@ -138,3 +138,12 @@ def history_risks(admin: AdminClient, topics: Iterable[str]) -> list[str]:
                 "cleanup.policy=delete (kafka-configs --alter --entity-type topics)"
             )
     return problems
+
+
+def delete_groups(admin: AdminClient, groups: Sequence[str], *, timeout_s: float = 30.0) -> None:
+    """Delete consumer groups; one that never committed (so does not exist) is no error."""
+    for future in admin.delete_consumer_groups(list(groups), request_timeout=15).values():
+        try:
+            future.result(timeout_s)
+        except KafkaException:
+            continue

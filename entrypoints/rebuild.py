@@ -37,11 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaException
-
 from connectors import clients
 from connectors.elasticsearch_sink import ElasticsearchSink
-from connectors.kafka_topics import ensure_topics, job_output_topics
+from connectors.kafka_topics import delete_groups, ensure_topics, job_output_topics
 from connectors.neo4j_sink import Neo4jSink
 from entrypoints import bootstrap, catchup, generations, parity
 from entrypoints import cluster_job as cluster
@@ -53,7 +51,7 @@ from hindsight.contracts.sealing import sealing_policy_for
 from hindsight.files import write_atomically
 from hindsight.plugins import load
 from hindsight.settings import Settings
-from hindsight.topics import SINKS, projection_job_name, sink_group
+from hindsight.topics import SINKS, deployment_groups
 from localstack import process
 from pipelines.model import Output
 from pipelines.read_models import read_models
@@ -144,11 +142,7 @@ def drop(s: Settings, generation: int, *, force: bool = False) -> None:
     mine = [t for t in topics if t in existing]
     for future in (admin.delete_topics(mine) if mine else {}).values():
         future.result(30)
-    groups = [projection_job_name(gs.kafka_topic_prefix),
-              *(sink_group(n, gs.kafka_topic_prefix) for n in SINKS)]  # fmt: skip
-    for future in admin.delete_consumer_groups(groups, request_timeout=15).values():
-        with contextlib.suppress(KafkaException):  # a group that never committed
-            future.result(30)
+    delete_groups(admin, deployment_groups(gs.kafka_topic_prefix))
     versions_file(gs.home, gs.kafka_topic_prefix).unlink(missing_ok=True)
     for r in rebuilds(s):
         if r.generation == generation:

@@ -14,21 +14,20 @@ reported complete) and `replay drop NAME` removes it with everything it wrote.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 
 from connectors import clients
-from connectors.kafka_topics import ensure_topics, job_output_topics
+from connectors.kafka_topics import delete_groups, ensure_topics, job_output_topics
 from entrypoints import bootstrap, catchup, generations, namespace
 from entrypoints.local_job import LocalJob
 from entrypoints.sinks import build_worker
@@ -36,7 +35,7 @@ from hindsight.events import parse_time, record_time_ms
 from hindsight.files import write_atomically
 from hindsight.plugins import load
 from hindsight.settings import Settings
-from hindsight.topics import SINKS, events_pattern, projection_job_name, sink_group
+from hindsight.topics import SINKS, deployment_groups, events_pattern, projection_job_name
 from pipelines.model import Output
 from pipelines.read_models import read_models
 from pipelines.reference import ReferenceProjector
@@ -141,11 +140,12 @@ def replays(s: Settings) -> list[Replay]:
     return [r for r in found if r is not None]
 
 
-def reading_at(s: Settings, name: str | None, store: str = "neo4j") -> Settings:
-    """The settings a query of `store` reads with: the live generation of the read models
-    (entrypoints.generations), or replay NAME's (complete)."""
+def reading_at(s: Settings, name: str | None, stores: Sequence[str] = ("neo4j",)) -> Settings:
+    """The settings a query of `stores` reads with: the live generation of the read models
+    (entrypoints.generations: a query of one store asks that store, of both the pointer the
+    switch sets last), or replay NAME's (complete)."""
     if name is None:
-        return generations.live(s, store)
+        return generations.live(s, stores[0] if len(stores) == 1 else "neo4j")
     replay = get(s, name)
     if replay is None or replay.status != COMPLETE:
         known = ", ".join(r.name for r in replays(s) if r.status == COMPLETE) or "none"
@@ -158,12 +158,8 @@ def drop(s: Settings, name: str) -> None:
         raise ReplayError(f"no replay named {name!r}")
     rs = settings_for(s, name)
     namespace.wipe(rs)
-    groups = [projection_job_name(rs.kafka_topic_prefix),
-              *(sink_group(n, rs.kafka_topic_prefix) for n in SINKS)]  # fmt: skip
     admin = clients.kafka_admin(rs.kafka_bootstrap)  # held: its futures die with it
-    for future in admin.delete_consumer_groups(groups, request_timeout=15).values():
-        with contextlib.suppress(KafkaException):  # a group that never committed is not there
-            future.result(30)
+    delete_groups(admin, deployment_groups(rs.kafka_topic_prefix))
     (_dir(s) / f"{name}.json").unlink(missing_ok=True)
 
 

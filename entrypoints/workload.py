@@ -177,6 +177,13 @@ class Continuation:
             )
         return cls(path)
 
+    @classmethod
+    def in_store(cls, home: Path, store_name: str, domain: Domain, seed: int,
+                 store: Any) -> Continuation:  # fmt: skip
+        """Where seed `seed` stopped in `store` (named `store_name`: one record per store)."""
+        return cls.of(home, store_name, seed, store.last_position(),
+                      first_written(domain, seed, store))  # fmt: skip
+
     def stream(self, domain: Domain, seed: int, scale: int) -> Iterator[tuple[str, dict[str, Any]]]:
         """The seed's commands from where the last run stopped."""
         assert domain.workload is not None

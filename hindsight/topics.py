@@ -64,6 +64,11 @@ def sink_group(sink: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}-sink-{sink}"
 
 
+def deployment_groups(prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Every consumer group a deployment's job and sink workers commit as."""
+    return [projection_job_name(prefix), *(sink_group(s, prefix) for s in SINKS)]
+
+
 def sink_instance(sink: str, instance: str, prefix: str = DEFAULT_PREFIX) -> str:
     """A worker's static group membership id: a restarted worker takes its partitions back
     without a rebalance of the others."""

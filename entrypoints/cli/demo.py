@@ -98,10 +98,9 @@ def live_traffic(
     assert domain.workload is not None
     measured_from = time.time() + warm_s
     with bootstrap.store(s) as store:  # where step 2 stopped
-        where = workload.Continuation.of(
-            s.home, bootstrap.checkpoint_name(s, s.eventstore_backend), 42,
-            store.last_position(), workload.first_written(domain, 42, store),
-        )  # fmt: skip
+        where = workload.Continuation.in_store(
+            s.home, bootstrap.checkpoint_name(s, s.eventstore_backend), domain, 42, store
+        )
     live = workload.run_http(
         s.service_url,
         domain,

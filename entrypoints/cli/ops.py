@@ -140,10 +140,9 @@ def generate_traffic(*, events: int, seed: int, via: str, batch: int) -> Workloa
         raise typer.Exit(1)
     try:
         with bootstrap.store(s) as store:
-            where = workload.Continuation.of(
-                s.home, bootstrap.checkpoint_name(s, s.eventstore_backend), seed,
-                store.last_position(), workload.first_written(domain, seed, store),
-            )  # fmt: skip
+            where = workload.Continuation.in_store(
+                s.home, bootstrap.checkpoint_name(s, s.eventstore_backend), domain, seed, store
+            )
     except workload.WorkloadError as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None

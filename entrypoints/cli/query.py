@@ -60,7 +60,7 @@ def _reading(
     `stores` hold `min_position` (exit 2 for a position past the log's end, 3 when a store
     stays behind)."""
     try:
-        s = reading_at(get_settings(), at, stores[0] if len(stores) == 1 else "neo4j")
+        s = reading_at(get_settings(), at, stores)
     except ReplayError as err:
         console.print(f"[bold red]error:[/] {err}")
         raise typer.Exit(2) from None

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from confluent_kafka import KafkaError, TopicPartition
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from commerce.read import search
 from connectors import clients
+from connectors.kafka_sampling import sample_kafka
 from entrypoints import cluster_job, generations
 from entrypoints.formatting import money
 from entrypoints.read_positions import EventLog, ReadModelPositions
@@ -114,34 +114,11 @@ def projection_job(s: Settings) -> dict[str, Any]:
 
 
 def dead_letters(s: Settings, limit: int = 10_000) -> dict[str, Any]:
-    """Dead letters on the deployment's topic, counted by reason (the text before its first
-    colon: the kind, not each record's detail)."""
+    """The latest dead letters on the deployment's topic, counted by reason (the text before
+    its first colon: the kind, not each record's detail)."""
     topic = dlq_topic(s.kafka_topic_prefix)
-    consumer = clients.kafka_consumer(s.kafka_bootstrap, "hindsight-console",
-                                      **{"enable.partition.eof": True})  # fmt: skip
-    reasons: Counter[str] = Counter()
-    try:
-        meta = consumer.list_topics(topic, timeout=TIMEOUT_S).topics.get(topic)
-        if meta is None or meta.error is not None:
-            return {"total": 0, "reasons": []}
-        parts = [TopicPartition(topic, p) for p in meta.partitions]
-        starts = []
-        for tp in parts:
-            low, high = consumer.get_watermark_offsets(tp, timeout=TIMEOUT_S)
-            starts.append(TopicPartition(topic, tp.partition, max(low, high - limit)))
-        consumer.assign(starts)
-        open_parts, deadline = {tp.partition for tp in parts}, time.monotonic() + TIMEOUT_S
-        while open_parts and time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            if msg.error() is not None:
-                if msg.error().code() == KafkaError._PARTITION_EOF:
-                    open_parts.discard(msg.partition())
-                continue
-            reasons[_reason(msg.value(), msg.headers())] += 1
-    finally:
-        consumer.close()
+    values = sample_kafka(s.kafka_bootstrap, {"dlq": topic}, limit, timeout=TIMEOUT_S)["dlq"]
+    reasons = Counter(_reason(v, None) for v in values)
     return {"total": sum(reasons.values()), "reasons": reasons.most_common(10)}
 
 

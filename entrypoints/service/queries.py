@@ -54,7 +54,7 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
             at: str | None = AT, min_position: int | None = MIN_POSITION, wait_s: float = WAIT_S
         ) -> Settings:
             try:
-                s = reading_at(settings, at, stores[0] if len(stores) == 1 else "neo4j")
+                s = reading_at(settings, at, stores)
             except ReplayError as err:
                 raise ApiError(404, "unknown_replay", str(err), field="at",
                                reason="unknown") from None  # fmt: skip

@@ -100,7 +100,7 @@ def traffic(live: Settings) -> Iterator[tuple[Settings, Iterator[Any]]]:
     finally:
         for g in (1, 2, 3):
             for j in cluster.running_jobs(generations.settings_of(s, g)):
-                cluster.rest(s, f"/jobs/{j['jid']}", method="PATCH")
+                cluster.cancel(s, j["jid"])
         stop.set()
         relay.join(30)
         for g in rebuild.generations_known(s):
