@@ -299,8 +299,14 @@ def _caught_up(
 
 def _stop_with_savepoint(s: Settings, port: int, job: LocalJob, deadline: float) -> str:
     """Stop the mini-cluster's job with a savepoint (its last transaction and offsets are
-    committed first); the savepoint's path once the job's process has ended."""
-    target = (s.home / "flink" / "savepoints").as_uri()
+    committed first); the savepoint's path once the job's process has ended.
+
+    A mini-cluster lives as long as its one job: once the stopped job has finished, its REST
+    API may be gone before the savepoint's status was read (seen in CI). The process's exit
+    code then says whether the stop succeeded, and the savepoint is the one on disk for this
+    job (Flink names it `savepoint-<first six of the job id>-...`, `_metadata` written last).
+    """
+    target = s.home / "flink" / "savepoints"
     url = f"http://{s.host}:{port}"
     jobs = [j for j in cluster.rest_at(url, "/jobs/overview")["jobs"] if j["state"] == "RUNNING"]
     if not jobs:
@@ -309,14 +315,19 @@ def _stop_with_savepoint(s: Settings, port: int, job: LocalJob, deadline: float)
     trigger = cluster.rest_at(
         url,
         f"/jobs/{jid}/stop",
-        {"targetDirectory": target, "drain": False, "formatType": "CANONICAL"},
+        {"targetDirectory": target.as_uri(), "drain": False, "formatType": "CANONICAL"},
     )
-    while True:
-        status = cluster.rest_at(url, f"/jobs/{jid}/savepoints/{trigger['request-id']}")
+    location: str | None = None
+    while location is None and job.state() == "RUNNING":
+        try:
+            status = cluster.rest_at(url, f"/jobs/{jid}/savepoints/{trigger['request-id']}")
+        except OSError:  # the mini-cluster is shutting down with its finished job
+            status = {"status": {"id": "GONE"}}
         if status["status"]["id"] == "COMPLETED":
             operation = status["operation"]
             if "failure-cause" in operation:
                 raise RebuildError(f"the savepoint failed: {operation['failure-cause']}")
+            location = str(operation["location"])
             break
         _before(deadline, "the savepoint did not complete")
         time.sleep(0.5)
@@ -325,7 +336,19 @@ def _stop_with_savepoint(s: Settings, port: int, job: LocalJob, deadline: float)
         time.sleep(0.5)
     if job.state() != "FINISHED":
         raise RebuildError(f"the rebuild's job is {job.state()}")
-    return str(operation["location"])
+    return location or _savepoint_on_disk(target, jid, job)
+
+
+def _savepoint_on_disk(target: Path, jid: str, job: LocalJob) -> str:
+    found = sorted(
+        (d for d in target.glob(f"savepoint-{jid[:6]}-*") if (d / "_metadata").is_file()),
+        key=lambda d: (d / "_metadata").stat().st_mtime,
+    )
+    if not found:
+        raise RebuildError(
+            f"the rebuild's job {jid} stopped but left no savepoint under {target}; see {job.log}"
+        )
+    return found[-1].as_uri()
 
 
 def _check(s: Settings, gs: Settings, record: Rebuild, store: Any, held: int) -> None:
