@@ -7,7 +7,7 @@ HS      := .venv/bin/hindsight
 export HINDSIGHT_HOME ?= $(CURDIR)/.hindsight
 STAMP   := .venv/.installed
 
-.PHONY: help install up down serve relay submit savepoint rebuild generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-latency bench-job bench-load bench-sinks bench-partitions bench-stack bench-report bench-replay contracts
+.PHONY: help install up down serve relay submit savepoint rebuild generate status logs urls demo test test-unit test-integration faults lint bench bench-store bench-validator bench-pipeline bench-latency bench-job bench-load bench-sinks bench-partitions bench-stack bench-report bench-replay bench-search contracts
 
 help: ## list every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -71,7 +71,7 @@ test-integration: $(STAMP) ## the tests against the real servers (needs `make up
 faults: up ## every fault case under live traffic (CASE=<name> for one); figures in $(HINDSIGHT_HOME)/bench/faults.json
 	@$(PY) -m entrypoints.faults $(if $(CASE),--case $(CASE))
 
-bench: bench-store bench-validator bench-load bench-pipeline bench-latency bench-job bench-sinks bench-partitions bench-replay bench-stack ## every benchmark, then the README's table (figures in $(HINDSIGHT_HOME)/bench/)
+bench: bench-store bench-validator bench-load bench-pipeline bench-latency bench-job bench-sinks bench-partitions bench-replay bench-search bench-stack ## every benchmark, then the README's table (figures in $(HINDSIGHT_HOME)/bench/)
 	@$(MAKE) --no-print-directory bench-report
 
 bench-report: $(STAMP) ## the README's "Measured" table from the figures files (N, date, commit per row)
@@ -103,6 +103,9 @@ bench-replay: up ## a replay as of the log's end vs the live job + sinks, same l
 bench-job: up ## the projection job alone on N events (N=1000000): events/s, TaskManagers' peak RSS
 	@$(PY) -m benchmarks.bench_pipeline --events $(or $(N),1000000) --mode standalone --exec-mode thread \
 	  --job-only --figures pipeline-job
+
+bench-search: up ## search quality per mode (bm25, semantic, hybrid): recall@5, nDCG@5 on paraphrases, p50/p99 (N=960 products)
+	@$(PY) -m benchmarks.bench_search --products $(or $(N),960)
 
 bench-validator: $(STAMP) ## contract validator throughput, events/s on one core
 	@$(PY) -m benchmarks.bench_validator

@@ -209,6 +209,14 @@ def replay_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
             yield ("rebuild beside the live read models: build / live job + sinks", figure, events)
 
 
+def search_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
+    size = f"{n['queries']} paraphrased queries, {n['products']:,} products"
+    for mode, m in r["modes"].items():
+        yield (f"search, {mode}: recall@5 / nDCG@5 / query p50, p99",
+               f"{m['recall_at_5']:.3f} / {m['ndcg_at_5']:.3f} / {m['p50_ms']} ms, "
+               f"{m['p99_ms']} ms", size)  # fmt: skip
+
+
 SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes it, its rows)
     "stack": ("make bench-stack", stack_rows),
     "load": ("make bench-load", load_rows),
@@ -221,6 +229,7 @@ SOURCES: dict[str, tuple[str, Rows]] = {  # file name: (the command that writes 
     "faults": ("make faults", faults_rows),
     "new-partitions": ("make bench-partitions", partitions_rows),
     "replay": ("make bench-replay", replay_rows),
+    "search": ("make bench-search", search_rows),
 }
 
 

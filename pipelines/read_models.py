@@ -40,6 +40,7 @@ class IndexSpec:
     shards: int = 1
     replicas: int = 0
     dynamic: str = "strict"
+    meta: dict[str, Any] = field(default_factory=dict)  # the mapping's `_meta` (e.g. a model id)
 
     def alias_name(self, prefix: str = "") -> str:
         return f"{prefix}{self.alias}"
@@ -49,13 +50,24 @@ class IndexSpec:
         alias is checked against its module's PORTS on load (`read_models`), not here."""
         return f"{prefix}{self.alias}-{generation}"
 
+    @property
+    def vector_fields(self) -> tuple[str, ...]:
+        return tuple(k for k, v in self.properties.items() if v.get("type") == "dense_vector")
+
     def create_body(self) -> dict[str, Any]:
-        return {
-            "settings": {
-                "index": {"number_of_shards": self.shards, "number_of_replicas": self.replicas}
-            },
-            "mappings": {"dynamic": self.dynamic, "properties": self.properties},
+        index: dict[str, Any] = {
+            "number_of_shards": self.shards,
+            "number_of_replicas": self.replicas,
         }
+        if self.vector_fields:
+            # Elasticsearch 9 leaves vectors out of `_source` by default and rebuilds them
+            # from float32 on request: not the numbers the projection rendered, so parity
+            # with the reference could not be exact. Kept as written; queries exclude them.
+            index["mapping"] = {"exclude_source_vectors": False}
+        mappings: dict[str, Any] = {"dynamic": self.dynamic, "properties": self.properties}
+        if self.meta:
+            mappings["_meta"] = self.meta
+        return {"settings": {"index": index}, "mappings": mappings}
 
 
 # --------------------------------------------------------------------------- Neo4j
@@ -144,6 +156,14 @@ class ReadModels:
     index_specs: Mapping[str, IndexSpec]
     graph_patterns: Mapping[str, GraphPattern]
     ports: frozenset[Port]
+
+    @property
+    def embeddings(self) -> dict[str, Mapping[str, Any]]:
+        """index alias -> the model its vectors come from (the mapping's `_meta.embedding`:
+        field, model, dims), for the contracts that must record it."""
+        return {
+            a: s.meta["embedding"] for a, s in self.index_specs.items() if "embedding" in s.meta
+        }
 
 
 @cache

@@ -34,6 +34,7 @@ from commerce.read.ports import ES_CUSTOMERS, ES_ORDERS, ES_PRODUCTS
 from commerce.upcasters import upcast
 from hindsight.contracts.pii import allowed_fields
 from hindsight.events import parse_time
+from pipelines import embedding
 from pipelines.model import Event, Output, Projection
 from pipelines.runtime import internal, stages_of
 
@@ -234,6 +235,9 @@ def _product_render(key: str, s: Product, version: int) -> list[Output]:
         "stock_reserved": s.reserved,
         "version": version,
     }
+    vector = embedding.embed(s.name) if s.name else None
+    if vector is not None:
+        doc["embedding"] = vector
     graph = {"id": key, "name": s.name, "category": s.category}
     return [
         Output(ES, ES_PRODUCTS, key, version, doc),
@@ -247,6 +251,7 @@ PRODUCTS_PROJECTION = Projection(
     fold=_product_fold,
     render=_product_render,
     event_types=frozenset({"ProductCreated", "ProductPriceChanged", "LineSold", *_STOCK_DELTAS}),
+    version=2,  # 2: documents carry the name's embedding (pipelines.embedding.MODEL_ID)
 )
 
 # --------------------------------------------------------------------- stage 1: customers

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from commerce.read.ports import ES_CUSTOMERS, ES_ORDERS, ES_PRODUCTS
+from pipelines import embedding
 from pipelines.model import Output
 from pipelines.read_models import GraphPattern, IndexSpec, InvalidRow, optional, require
 
@@ -72,8 +73,11 @@ PRODUCTS = IndexSpec(
         "revenue": _LONG,
         "stock_on_hand": _LONG,
         "stock_reserved": _LONG,
+        # the name's meaning, for semantic and hybrid search (pipelines.embedding)
+        "embedding": embedding.dense_vector_mapping(),
         "version": _LONG,
     },
+    meta={"embedding": {"field": "embedding", "model": embedding.MODEL_ID, "dims": embedding.DIMS}},
 )
 
 INDEX_SPECS: dict[str, IndexSpec] = {s.alias: s for s in (ORDERS, CUSTOMERS, PRODUCTS)}

@@ -116,8 +116,8 @@ def lint_cmd(
         # A directory without its own policies is governed by the repository's.
         local = roots[0] / POLICIES_FILE
         policies = local if local.exists() else DATA_PRODUCTS / POLICIES_FILE
-    ports = read_models(settings.read_models).ports
-    violations += lint(load_all(*roots), load_policies(policies), ports)
+    code = read_models(settings.read_models)
+    violations += lint(load_all(*roots), load_policies(policies), code.ports, code.embeddings)
     if not violations:
         console.print(f"[green]{len(paths)} contracts comply with ODCS and the global policies[/]")
         return

@@ -145,6 +145,9 @@ def tour(s: Settings) -> None:
     cli_query.search(word)
     console.print(f"[bold]$ hindsight search '{word}' --orders --status delivered")
     cli_query.search(word, orders=True, status="delivered", size=5)
+    meaning = "slice vegetables"  # no product name holds one of these words
+    console.print(f"[bold]$ hindsight search --semantic '{meaning}'")
+    cli_query.search(meaning, semantic=True, size=5)
     top_customer = es.search(
         index=customers, size=1, sort=[{"lifetime_value": "desc"}], query={"match_all": {}}
     )["hits"]["hits"]
@@ -171,6 +174,6 @@ def where_to_look(s: Settings) -> None:
     console.print(f"Elasticsearch      {s.elasticsearch_url}/_cat/indices?v")
     console.print(
         f"Command service    {s.service_url}/docs  (search: {s.service_url}"
-        "/search/products?q=kettle)"
+        "/search/products?q=kettle, by meaning: &mode=semantic or hybrid)"
     )
     console.print("Stop everything:   make down")

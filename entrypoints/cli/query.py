@@ -100,6 +100,12 @@ def _facets(facets: dict[str, Any]) -> None:
 def search(
     text: Annotated[str | None, typer.Argument(help="words to find")] = None,
     orders: Annotated[bool, typer.Option("--orders", help="search orders, not products")] = False,
+    semantic: Annotated[
+        bool, typer.Option("--semantic", help="products: by meaning (kNN over embeddings)")
+    ] = False,
+    hybrid: Annotated[
+        bool, typer.Option("--hybrid", help="products: words and meaning combined")
+    ] = False,
     category: Annotated[str | None, typer.Option(help="products: filter by category")] = None,
     status: Annotated[str | None, typer.Option(help="orders: filter by status")] = None,
     customer: Annotated[str | None, typer.Option(help="orders: filter by customer id")] = None,
@@ -111,7 +117,10 @@ def search(
     min_position: MinPosition = None,
     wait_s: WaitS = DEFAULT_WAIT_S,
 ) -> None:
-    """Full-text search over products (default) or orders, with filters and facets."""
+    """Full-text search over products (default) or orders, with filters and facets; products
+    also by meaning (--semantic) or both (--hybrid)."""
+    if semantic and hybrid:
+        raise typer.BadParameter("--semantic or --hybrid, not both")
 
     s = _reading(at, ["elasticsearch"], min_position, wait_s)
     es = es_client(s)
@@ -133,6 +142,7 @@ def search(
         res = q.search_products(
             es,
             text,
+            mode="semantic" if semantic else "hybrid" if hybrid else "bm25",
             category=category,
             max_price=None if max_price is None else round(max_price * 100),
             size=size,

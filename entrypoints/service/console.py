@@ -218,7 +218,7 @@ def console_router(settings: Settings, log: EventLog) -> APIRouter:
     def console(
         request: Request,
         q: str | None = Query(default=None, max_length=200),
-        mode: str = Query(default="bm25", pattern="^(bm25)$"),
+        mode: search.SearchMode = "bm25",
     ) -> HTMLResponse:
         rates.start()
         rates.sample()
@@ -232,7 +232,7 @@ def console_router(settings: Settings, log: EventLog) -> APIRouter:
             try:
                 live = generations.live(settings, "elasticsearch")
                 results = search.search_products(
-                    es(), q, size=10, alias_prefix=live.es_alias_prefix
+                    es(), q, mode=mode, size=10, alias_prefix=live.es_alias_prefix
                 )
             except Exception as err:  # noqa: BLE001 - shown beside the box
                 search_error = str(err)[:200]
@@ -248,6 +248,7 @@ def console_router(settings: Settings, log: EventLog) -> APIRouter:
             "chart": rates.chart(),
             "q": q or "",
             "mode": mode,
+            "modes": search.MODES,
             "results": results,
             "search_error": search_error,
             "catalog": settings.home / "contracts" / "catalog" / "index.html",

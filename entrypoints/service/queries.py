@@ -90,6 +90,7 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
     @router.get("/search/products", tags=["search"])
     def search_products(
         q: str | None = None,
+        mode: search.SearchMode = "bm25",
         category: str | None = None,
         min_price: int | None = Query(default=None, ge=0, le=_LONG),
         max_price: int | None = Query(default=None, ge=0, le=_LONG),
@@ -97,9 +98,12 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
         size: int = Query(default=10, ge=1, le=100),
         s: Settings = search_at,
     ) -> dict[str, Any]:
+        """Products by words (`bm25`), by meaning (`semantic`: kNN over name embeddings) or
+        both (`hybrid`), with filters and facets."""
         return search.search_products(
             es(),
             q,
+            mode=mode,
             category=category,
             min_price=min_price,
             max_price=max_price,

@@ -26,6 +26,7 @@ from hindsight.contracts.model import (
     Contract,
     Field,
     Schema,
+    custom_properties,
 )
 from hindsight.contracts.ports import Port
 
@@ -89,15 +90,57 @@ def lint(
     contracts: Mapping[str, Contract],
     policies: Policies,
     ports: Iterable[Port],
+    embeddings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Violation]:
     """Every policy violation in `contracts` against the `ports` the code writes (its
-    read-model plug-in's PORTS), sorted; empty = compliant."""
+    read-model plug-in's PORTS) and the `embeddings` its indices carry (index -> field,
+    model, dims), sorted; empty = compliant."""
     out: list[Violation] = []
     for contract in contracts.values():
         out += _lint_contract(contract, policies)
     out += _lint_lineage(contracts, policies)
     out += _lint_ports(contracts, frozenset(ports))
+    if embeddings is not None:  # None: the caller has no index mappings to hold them to
+        out += _lint_embeddings(contracts, embeddings)
     return sorted(set(out))
+
+
+_EMBEDDING_KEYS = ("field", "model", "dims")
+
+
+def _lint_embeddings(
+    contracts: Mapping[str, Contract], code: Mapping[str, Mapping[str, Any]]
+) -> list[Violation]:
+    """A vector field is only as good as knowing which model made it: a consumer comparing
+    its own query vectors with the index's must embed with the same model, and a changed
+    model is a new read model (a rebuild). So the contract owning an index records the model
+    of each vector field it serves (its Elasticsearch server's `embeddings`), exactly as the
+    code's index mapping does."""
+    out: list[Violation] = []
+    recorded: dict[str, tuple[str, dict[str, Any]]] = {}
+    for c in contracts.values():
+        for server in c.servers:
+            for entry in custom_properties(server.raw).get("embeddings") or ():
+                index = str(entry.get("index", ""))
+                recorded[index] = (c.domain, {k: entry.get(k) for k in _EMBEDDING_KEYS})
+                if index not in server.indices:
+                    out.append(Violation(c.domain, f"embeddings.{index}", "embeddings.index",
+                                         f"the server serves no index {index!r}"))  # fmt: skip
+    for index, meta in code.items():
+        want = {k: meta.get(k) for k in _EMBEDDING_KEYS}
+        if index not in recorded:
+            out.append(Violation("-", f"elasticsearch:{index}", "embeddings.unrecorded",
+                                 f"the index carries vectors of {want}; no contract records "
+                                 "its model"))  # fmt: skip
+        elif recorded[index][1] != want:
+            domain, have = recorded[index]
+            message = f"the contract records {have}, the index mapping {want}"
+            out.append(Violation(domain, f"embeddings.{index}", "embeddings.model", message))
+    for index, (domain, _) in recorded.items():
+        if index not in code:
+            out.append(Violation(domain, f"embeddings.{index}", "embeddings.not-in-code",
+                                 "the code's index carries no vectors"))  # fmt: skip
+    return out
 
 
 # -- one contract ------------------------------------------------------------------------------

@@ -94,6 +94,12 @@ def test_the_console_shows_the_platform_and_its_search_box_finds_products(
             expect(results).to_contain_text("Copper Kettle")
             expect(results).to_contain_text("45.00")  # money as money
             expect(results).not_to_contain_text("Chess Set")
+            # by meaning: no word of the query is in a name, the nearest name comes first
+            page.get_by_label("search").fill("boil water for tea")
+            page.get_by_label("mode").select_option("semantic")
+            page.get_by_role("button", name="Search").click()
+            expect(page.locator("#search")).to_contain_text("(semantic)")
+            expect(page.locator("#results tr").nth(1)).to_contain_text("Copper Kettle")
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()

@@ -26,6 +26,7 @@ from entrypoints import bootstrap
 from entrypoints.service.app import create_app
 from entrypoints.workload import run_direct
 from hindsight.settings import Settings
+from pipelines import embedding
 from pipelines.reference import ReferenceProjector
 
 pytestmark = pytest.mark.servers("elasticsearch", "neo4j")
@@ -164,3 +165,48 @@ def test_bounds_the_read_models_cannot_hold_are_422(world: World) -> None:
     assert r.status_code == 422
     r = world.client.get("/search/orders", params={"min_total": -1})
     assert r.status_code == 422
+
+
+def _nearest(world: World, text: str, k: int, category: str | None = None) -> list[str]:
+    """The names of the `k` products whose embedding is nearest `text`'s, by exact cosine
+    over the reference's documents (what HNSW approximates)."""
+    query = embedding.embed(text)
+    assert query is not None
+    scored = sorted(
+        (-sum(a * b for a, b in zip(query, p["embedding"], strict=True)), p["name"].lower())
+        for p in world.es["products"]
+        if "embedding" in p and category in (None, p["category"])
+    )
+    return [name for _, name in scored[:k]]
+
+
+def test_semantic_search_ranks_by_meaning_as_exact_cosine_does(world: World) -> None:
+    for text in ("something to cook pasta in", "light for reading at my desk"):
+        res = get(world, "/search/products", q=text, mode="semantic", size=5)
+        assert [h["name"].lower() for h in res["hits"]] == _nearest(world, text, 5)
+        assert all("embedding" not in h for h in res["hits"])  # vectors stay in the index
+
+
+def test_semantic_search_applies_the_filters_before_the_neighbours(world: World) -> None:
+    res = get(world, "/search/products", q="light for reading", mode="semantic",
+              category="garden", size=5)  # fmt: skip
+    assert res["hits"] and {h["category"] for h in res["hits"]} == {"garden"}
+    assert [h["name"].lower() for h in res["hits"]] == _nearest(
+        world, "light for reading", 5, category="garden"
+    )
+
+
+def test_hybrid_search_keeps_the_word_matches_and_adds_the_meaning(world: World) -> None:
+    named = next(p for p in world.es["products"] if p.get("name"))
+    word = named["name"].split()[-1]
+    res = get(world, "/search/products", q=word, mode="hybrid", size=100)
+    assert named["product_id"] in {h["product_id"] for h in res["hits"]}
+    bm25 = get(world, "/search/products", q="boil water for tea", size=5)
+    hybrid = get(world, "/search/products", q="boil water for tea", mode="hybrid", size=5)
+    assert len(hybrid["hits"]) == 5 and hybrid["hits"] != bm25["hits"]
+
+
+def test_an_unknown_search_mode_is_a_422_naming_it(world: World) -> None:
+    r = world.client.get("/search/products", params={"q": "kettle", "mode": "vibes"})
+    assert r.status_code == 422
+    assert r.json()["field"] == "mode" and "semantic" in r.json()["reason"]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from commerce.read.projections import PROJECTIONS, STAGES
 from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
 from hindsight.contracts.pii import allowed_fields
+from pipelines import embedding
 from pipelines.model import Output
 from pipelines.reference import ReferenceProjector
 from tests.unit.pipelines.support import Log, generated_history, interleave, run_delayed
@@ -127,6 +128,7 @@ def test_product_units_and_revenue_count_shipped_units_at_the_order_price() -> N
         "revenue": 2 * 300 + 1 * 350,
         "stock_on_hand": 7,
         "stock_reserved": 0,
+        "embedding": embedding.embed("Pen"),
         "version": 11,
     }
     p2 = outputs[("elasticsearch", "products", "p2")]

@@ -13,6 +13,8 @@ from commerce.read.ports import PORTS as COMMERCE_PORTS
 from hindsight.contracts.model import default_contracts, load_all, parse_contract
 from hindsight.contracts.policies import Violation, lint, load_policies
 from hindsight.contracts.ports import Port
+from hindsight.settings import Settings
+from pipelines.read_models import read_models
 from tests.unit.hindsight.contracts.support import custom, minimal, prop, schema
 
 POLICIES = load_policies()
@@ -139,3 +141,31 @@ def test_a_rule_the_contract_test_cannot_run_is_refused_by_name() -> None:
     found = {(x.rule, x.message.split(":")[0]) for x in _lint(raw)}
     assert ("quality.unsupported", "orders_match_ledger") in found
     assert ("quality.unsupported", "tier_entropy") in found
+
+
+_VECTORS = {"field": "embedding", "model": "m/1", "dims": 8}
+
+
+def _embedding_violations(recorded: dict[str, Any] | None, code: dict[str, Any]) -> list[str]:
+    raw = minimal()
+    if recorded is not None:
+        custom(raw["servers"][1], "embeddings", [recorded])
+    contracts = {"customers": parse_contract(raw)}
+    return [v.rule for v in lint(contracts, POLICIES, PORTS, code)]
+
+
+def test_the_contract_records_the_model_of_each_vector_field_the_code_writes() -> None:
+    recorded = {"index": "customers", **_VECTORS}
+    assert _embedding_violations(recorded, {"customers": _VECTORS}) == []
+    assert _embedding_violations(None, {"customers": _VECTORS}) == ["embeddings.unrecorded"]
+    other_model = {**_VECTORS, "model": "m/2"}
+    assert _embedding_violations(recorded, {"customers": other_model}) == ["embeddings.model"]
+    assert _embedding_violations(recorded, {}) == ["embeddings.not-in-code"]
+    elsewhere = {"index": "audit", **_VECTORS}
+    assert "embeddings.index" in _embedding_violations(elsewhere, {"audit": _VECTORS})
+
+
+def test_the_catalog_contract_records_the_model_the_product_index_embeds_with() -> None:
+    code = read_models(Settings().read_models)
+    assert code.embeddings  # the products index carries vectors
+    assert lint(default_contracts(), POLICIES, code.ports, code.embeddings) == []
