@@ -111,6 +111,7 @@ def namespace(settings: Settings, work: Path) -> Settings:
             "kafka_topic_prefix": f"bench-{tag}",
             "es_alias_prefix": f"bench-{tag}-",
             "neo4j_label_prefix": f"B{tag}",
+            "postgres_table_prefix": f"b{tag}_",
         }
     )
 
@@ -607,6 +608,7 @@ def replay_sinks(
         update={
             "es_alias_prefix": f"{s.es_alias_prefix}r-",
             "neo4j_label_prefix": f"{s.neo4j_label_prefix}R",
+            "postgres_table_prefix": f"{s.postgres_table_prefix}r_",
         }
     )
     out: dict[str, Any] = {}
@@ -1278,10 +1280,11 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
     reference = found("preload", "reference_events_per_s")
     es_ceiling = found("ceilings", "elasticsearch", "events_per_s")
     neo4j_ceiling = found("ceilings", "neo4j", "events_per_s")
-    slower = min((c for c in (es_ceiling, neo4j_ceiling) if c), default=None)
+    ceilings = (found("ceilings", n, "events_per_s") for n in SINKS)
+    slower = min((c for c in ceilings if c), default=None)
     p99 = found("latency", "visible", "p99_ms")
     rss = [m for r in results if (m := (r.get("taskmanager_memory") or {}).get("max_peak_rss_mib"))]
-    growth = {n: found("sink_replay", n, "growth", "ratio_n_vs_20k") for n in SINKS}
+    growth = {n: g for n in SINKS if (g := found("sink_replay", n, "growth", "ratio_n_vs_20k"))}
 
     def ratio(a: float | None, b: float | None) -> float | None:
         return round(a / b, 3) if a and b else None

@@ -29,6 +29,7 @@ def load_ceilings(s: Settings, final: Iterable[Output], events: int) -> dict[str
         update={
             "es_alias_prefix": f"{s.es_alias_prefix}c-",
             "neo4j_label_prefix": f"{s.neo4j_label_prefix}C",
+            "postgres_table_prefix": f"{s.postgres_table_prefix}c_",
         }
     )
     outputs = list(final)

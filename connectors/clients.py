@@ -1,4 +1,5 @@
-"""One factory per client: Elasticsearch, Neo4j and Kafka's producer, consumer and admin.
+"""One factory per client: Elasticsearch, Neo4j, PostgreSQL (the SQL read models) and Kafka's
+producer, consumer and admin.
 
 Every process builds its clients here, so the settings that carry a guarantee are written
 once: the idempotent, all-replicas producer the log is written with, a consumer that never
@@ -13,6 +14,7 @@ service's start) would otherwise pay whether it reads a read model or not.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer, Producer
@@ -21,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 from hindsight.settings import Settings
 
 if TYPE_CHECKING:
+    import psycopg
     from elasticsearch import Elasticsearch
     from neo4j import Driver
 
@@ -56,6 +59,42 @@ def neo4j(uri: str, auth: tuple[str, str], **kwargs: Any) -> Driver:
 
 def neo4j_for(settings: Settings, **kwargs: Any) -> Driver:
     return neo4j(settings.neo4j_uri, (settings.neo4j_user, settings.neo4j_password), **kwargs)
+
+
+def postgres(
+    dsn: str, *, connect_timeout_s: int = 5, autocommit: bool = False
+) -> psycopg.Connection:
+    """A connection to the SQL read models' database (the event store has its own, in
+    hindsight.eventstore). Transactions are the caller's (`autocommit=False`): a sink's batch
+    is one transaction; a reader asks for autocommit so it never holds one open."""
+    import psycopg
+
+    return psycopg.connect(
+        dsn,
+        connect_timeout=connect_timeout_s,
+        autocommit=autocommit,
+        application_name="hindsight-read-models",
+        options="-c timezone=UTC",  # times come back in UTC, as the events carry them
+    )
+
+
+def postgres_for(settings: Settings, **kwargs: Any) -> psycopg.Connection:
+    return postgres(settings.postgres_dsn, **kwargs)
+
+
+_readers: dict[str, psycopg.Connection] = {}
+_readers_lock = threading.Lock()
+
+
+def postgres_reader(dsn: str) -> psycopg.Connection:
+    """The process's one autocommit connection for reads (queries, positions, the pointer),
+    made again once it broke: a read must not pay for a connection (~5 ms here) every time.
+    psycopg serialises the statements of threads sharing it."""
+    with _readers_lock:
+        conn = _readers.get(dsn)
+        if conn is None or conn.closed or conn.broken:
+            conn = _readers[dsn] = postgres(dsn, autocommit=True)
+        return conn
 
 
 def producer_config(bootstrap: str, timeout_s: float = 30.0) -> dict[str, Any]:

@@ -192,7 +192,14 @@ class Neo4jSink:
         labels.append(POSITION_LABEL)
         with self.driver.session(database=self.database) as session:
             for label in labels:
-                # CALL ... IN TRANSACTIONS needs an auto-commit transaction: session.run
+                # CALL ... IN TRANSACTIONS needs an auto-commit transaction: session.run.
+                # Relationships first, in batches of their own: DETACH DELETE of a hub (a
+                # Category with 100k CONTAINS) holds them all in one transaction, which ran
+                # the server out of transaction memory on a benchmark-sized graph
+                session.run(
+                    f"MATCH (:{self.label_prefix}{label})-[r]->() CALL (r) {{ DELETE r }} "
+                    "IN TRANSACTIONS OF 5000 ROWS"
+                ).consume()
                 session.run(
                     f"MATCH (n:{self.label_prefix}{label}) CALL (n) {{ DETACH DELETE n }} "
                     "IN TRANSACTIONS OF 5000 ROWS"

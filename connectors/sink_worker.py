@@ -106,6 +106,10 @@ class Sink(Protocol):
 
     def close(self) -> None: ...
 
+    def drop(self) -> None:
+        """Delete what this sink wrote under its prefix (tests, `rebuild drop`)."""
+        ...
+
 
 def latest_per_key(outputs: Iterable[Output]) -> list[Output]:
     """Keep only the highest version per (target, id), in order of first appearance.

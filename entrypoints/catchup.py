@@ -1,11 +1,11 @@
 """How far the read models are behind the log: the reference projection of the store is what
-Elasticsearch and Neo4j must hold; progress is how many documents and primary nodes already
-match it. A search document matches when its content equals the reference's body (not only
-its version); a graph's primary node (the label its pattern MERGEs first) when it is at the
-reference's version. Any domain's plug-in: projections, indices and patterns come from the
-settings. Progress only: the element-by-element graph comparison (every property and every
-relationship) is entrypoints/parity.py, which `make demo` runs once progress is complete, and
-the fault suite after every case.)"""
+Elasticsearch, Neo4j and PostgreSQL must hold; progress is how many documents, primary nodes
+and rows already match it. A search document (and a row) matches when its content equals the
+reference's (not only its version); a graph's primary node (the label its pattern MERGEs
+first) when it is at the reference's version. Any domain's plug-in: projections, indices,
+patterns and tables come from the settings. Progress only: the element-by-element graph
+comparison (every property and every relationship) is entrypoints/parity.py, which `make demo`
+runs once progress is complete, and the fault suite after every case.)"""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
 from connectors import clients
+from connectors.postgres_sink import read_rows
 from entrypoints import bootstrap
 from hindsight.plugins import load
 from hindsight.settings import Settings
 from hindsight.topics import sink_group, sink_topic
 from pipelines.model import Output
-from pipelines.read_models import read_models
+from pipelines.read_models import read_models, rows_of
 from pipelines.reference import project_store
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def expected_outputs(
 
 
 def caught_up(settings: Settings, expected: dict[tuple[str, str, str], Output]) -> tuple[int, int]:
-    """(matching, wanted): documents equal to the reference, primary nodes at its version."""
+    """(matching, wanted): documents and rows equal to the reference, primary nodes at its
+    version."""
     from elasticsearch.helpers import scan
 
     models = read_models(settings.read_models)
@@ -63,7 +65,12 @@ def caught_up(settings: Settings, expected: dict[tuple[str, str, str], Output]) 
                 f"RETURN n.`{key}` AS id, n.version AS version"
             )
             matching += sum(1 for r in records if want_graph.get((target, r["id"])) == r["version"])
-    return matching, len(want_es) + len(want_graph)
+    specs = models.table_specs
+    want_rows = rows_of(specs, expected.values())
+    conn = clients.postgres_reader(settings.postgres_dsn)
+    rows = read_rows(conn, specs, settings.postgres_read_schema, settings.postgres_table_prefix)
+    matching += sum(1 for k, row in rows.items() if want_rows.get(k) == row)
+    return matching, len(want_es) + len(want_graph) + len(want_rows)
 
 
 def summary(expected: dict[tuple[str, str, str], Any]) -> dict[str, int]:

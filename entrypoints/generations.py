@@ -8,7 +8,8 @@ topics stay the live ones) and, once it has caught up and equals the reference, 
 - Elasticsearch: every public alias moves to the new generation's index in ONE `_aliases`
   call (atomic for any reader of the alias, Kibana or curl included);
 - Neo4j and everything of ours: one pointer node, `(:<prefix>ReadModelPointer)`, holds the live
-  generation. The query layer resolves it for every read (search, graph, positions) and the
+  generation; PostgreSQL: one row of `<schema>.<prefix>read_model_pointer`. The query layer
+  resolves it for every read (search, graph, positions) and the
   sink workers started without a generation follow it (`entrypoints.sinks.run_sink`).
 
 Each generation's sinks write their own concrete indices and labels, never the public alias:
@@ -22,7 +23,9 @@ import re
 from functools import cache
 from typing import Any
 
+import psycopg
 from elasticsearch import NotFoundError
+from psycopg import sql
 
 from connectors import clients
 from hindsight.settings import Settings
@@ -32,6 +35,7 @@ from pipelines.read_models import read_models
 log = logging.getLogger("hindsight.generations")
 
 POINTER_LABEL = "ReadModelPointer"
+POINTER_TABLE = "read_model_pointer"
 FIRST = 1
 
 
@@ -47,6 +51,7 @@ def settings_of(s: Settings, generation: int) -> Settings:
             "events_topic_prefix": s.events_prefix,
             "es_alias_prefix": f"{s.es_alias_prefix}gen{generation}-",
             "neo4j_label_prefix": f"{s.neo4j_label_prefix}Gen{generation}_",
+            "postgres_table_prefix": f"{s.postgres_table_prefix}gen{generation}_",
         }
     )
 
@@ -64,8 +69,9 @@ def live_generation(s: Settings, store: str = "neo4j") -> int:
     Neo4j's pointer node, or the index Elasticsearch's public alias points at. If it cannot
     be read (the server restarting), the last one this process read."""
     key = (s.kafka_topic_prefix, store)
+    readers = {"elasticsearch": _read_es, "postgres": _read_postgres}
     try:
-        generation = _read_es(s) if store == "elasticsearch" else _read_neo4j(s)
+        generation = readers.get(store, _read_neo4j)(s)
     except Exception:  # noqa: BLE001 - any failure: fall back to what was read before
         if key in _last_known:
             return _last_known[key]
@@ -89,6 +95,21 @@ def _read_neo4j(s: Settings) -> int:
     driver = _driver(s.neo4j_uri, s.neo4j_user, s.neo4j_password)
     records, _, _ = driver.execute_query(f"MATCH (p:`{_pointer(s)}`) RETURN p.generation AS g")
     return int(records[0]["g"]) if records and records[0]["g"] is not None else FIRST
+
+
+def _pointer_table(s: Settings) -> sql.Identifier:
+    return sql.Identifier(s.postgres_read_schema, f"{s.postgres_table_prefix}{POINTER_TABLE}")
+
+
+def _read_postgres(s: Settings) -> int:
+    conn = clients.postgres_reader(s.postgres_dsn)
+    try:
+        row = conn.execute(
+            sql.SQL("SELECT generation FROM {} WHERE name = 'live'").format(_pointer_table(s))
+        ).fetchone()
+    except psycopg.errors.UndefinedTable:  # no rebuild has switched yet
+        return FIRST
+    return int(row[0]) if row else FIRST
 
 
 def _read_es(s: Settings) -> int:
@@ -129,13 +150,26 @@ def alias_moves(s: Settings, es: Any, generation: int) -> list[dict[str, Any]]:
 
 
 def switch(s: Settings, generation: int) -> None:
-    """Make `generation` the live one: the public aliases, then the pointer."""
+    """Make `generation` the live one: the public aliases, PostgreSQL's pointer, then
+    Neo4j's (the one a query of several stores reads: set last, `replay.reading_at`)."""
     es = clients.elasticsearch_for(s)
     try:
         actions = alias_moves(s, es, generation)
         es.indices.update_aliases(actions=actions)
     finally:
         es.close()
+    with clients.postgres_for(s) as conn, conn.transaction():
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+            sql.Identifier(s.postgres_read_schema)))  # fmt: skip
+        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, "
+                             "generation integer NOT NULL, switched_at timestamptz NOT NULL)"
+                             ).format(_pointer_table(s)))  # fmt: skip
+        conn.execute(
+            sql.SQL("INSERT INTO {} (name, generation, switched_at) VALUES ('live', %s, now()) "
+                    "ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, "
+                    "switched_at = excluded.switched_at").format(_pointer_table(s)),
+            (generation,),
+        )  # fmt: skip
     with clients.neo4j_for(s) as driver:
         driver.execute_query(
             f"MERGE (p:`{_pointer(s)}` {{name: 'live'}}) SET p.generation = $g, "

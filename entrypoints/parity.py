@@ -8,6 +8,9 @@ private label prefix, and compared node by node and relationship by relationship
 because every pattern makes the graph a function of the current outputs, not of their history
 (see pipelines/read_models.py); the e2e test checks the patterns against an independent oracle.
 
+PostgreSQL: every row of every table the plug-in declares, compared with the row its `TableSpec`
+makes of the reference's output (times compared as instants, not as text).
+
 A difference is classified the way a fault shows itself: `lost` (in the reference, not in the
 store), `doubled` (in the store, not in the reference, or folded past the reference's version:
 an event applied twice) and `stale` (an older version, or other content at the same version).
@@ -26,11 +29,12 @@ from elasticsearch.helpers import scan
 
 from connectors import clients
 from connectors.neo4j_sink import Neo4jSink
+from connectors.postgres_sink import read_rows
 from entrypoints import catchup
 from entrypoints.sinks import output_guard
 from hindsight.settings import Settings
 from pipelines.model import Output
-from pipelines.read_models import GraphPattern, read_models
+from pipelines.read_models import GraphPattern, TableSpec, read_models, rows_of
 
 OutputKey = tuple[str, str, str]
 
@@ -74,6 +78,7 @@ def read_model_parity(
     the events, not yet from the read models, which the erasure itself will clear)."""
     result = es_parity(s, expected, skip)
     result += graph_parity(s, expected, skip)
+    result += table_parity(s, expected, skip)
     return result
 
 
@@ -131,6 +136,26 @@ def es_documents(s: Settings, aliases: Iterable[str]) -> dict[tuple[str, str], A
             docs[(alias, hit["_id"])] = hit["_source"]
     es.close()
     return docs
+
+
+# ------------------------------------------------------------------------ PostgreSQL
+
+
+def table_parity(
+    s: Settings, expected: Mapping[OutputKey, Output], skip: frozenset[str] = frozenset()
+) -> Parity:
+    specs = read_models(s.read_models).table_specs
+    want = rows_of(specs, expected.values(), skip)
+    got = {k: v for k, v in table_rows(s, specs).items() if k[1] not in skip}
+    result = Parity()
+    _sides(result, want, got, "row")
+    return result
+
+
+def table_rows(s: Settings, specs: Mapping[str, TableSpec]) -> dict[tuple[str, str], Any]:
+    """Every row of the deployment's tables (prefix stripped), keyed by (table, key)."""
+    conn = clients.postgres_reader(s.postgres_dsn)
+    return read_rows(conn, specs, s.postgres_read_schema, s.postgres_table_prefix)
 
 
 # ------------------------------------------------------------------------ Neo4j

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from connectors import clients
 from connectors.elasticsearch_sink import ElasticsearchPositions
 from connectors.neo4j_sink import Neo4jPositions
 from connectors.positions import frontier
+from connectors.postgres_sink import PostgresPositions
 from hindsight.events import Envelope
 from hindsight.settings import Settings
 from hindsight.topics import SINKS
@@ -66,7 +68,8 @@ class StorePosition:
 
 class ReadModelPositions:
     """The frontiers of one deployment's (or replay's) read models. `es` and `neo4j` build
-    the clients on first use: a store that is down fails only the reads that need it."""
+    the clients on first use (PostgreSQL's is the process's reader): a store that is down
+    fails only the reads that need it."""
 
     def __init__(
         self, settings: Settings, log: EventLog, es: Callable[[], Any], neo4j: Callable[[], Any]
@@ -77,6 +80,11 @@ class ReadModelPositions:
                 ElasticsearchPositions(es(), settings.es_alias_prefix).load()
             ),
             "neo4j": lambda: frontier(Neo4jPositions(neo4j(), settings.neo4j_label_prefix).load()),
+            "postgres": lambda: frontier(
+                PostgresPositions(
+                    settings.postgres_read_schema, settings.postgres_table_prefix
+                ).load(clients.postgres_reader(settings.postgres_dsn))
+            ),
         }
 
     def position(self, store: str) -> int:

@@ -38,15 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from connectors import clients
-from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.kafka_topics import delete_groups, ensure_topics, job_output_topics
-from connectors.neo4j_sink import Neo4jSink
 from entrypoints import bootstrap, catchup, generations, parity
 from entrypoints import cluster_job as cluster
 from entrypoints.local_job import LocalJob
 from entrypoints.read_positions import ReadModelPositions
 from entrypoints.relay_hold import RelayHold
-from entrypoints.sinks import build_worker, output_guard
+from entrypoints.sinks import build_sink, build_worker, output_guard
 from hindsight.contracts.sealing import sealing_policy_for
 from hindsight.files import write_atomically
 from hindsight.plugins import load
@@ -54,7 +52,7 @@ from hindsight.settings import Settings
 from hindsight.topics import SINKS, deployment_groups
 from localstack import process
 from pipelines.model import Output
-from pipelines.read_models import read_models
+from pipelines.read_models import read_models, rows_of
 from pipelines.reference import ReferenceProjector
 from pipelines.versions import versions_file
 
@@ -119,23 +117,12 @@ def drop(s: Settings, generation: int, *, force: bool = False) -> None:
     if generation == live and not force:
         raise RebuildError(f"generation {generation} is live; rebuild first, then drop the old one")
     gs = generations.settings_of(s, generation)
-    models = read_models(s.read_models)
-    es = ElasticsearchSink(gs.elasticsearch_url, specs=models.index_specs,
-                           alias_prefix=gs.es_alias_prefix)  # fmt: skip
-    try:
-        es.drop()
-    finally:
-        es.close()
-    graph = Neo4jSink(
-        gs.neo4j_uri,
-        (gs.neo4j_user, gs.neo4j_password),
-        patterns=models.graph_patterns,
-        label_prefix=gs.neo4j_label_prefix,
-    )
-    try:
-        graph.drop()
-    finally:
-        graph.close()
+    for name in SINKS:
+        sink = build_sink(name, gs)  # type: ignore[arg-type]
+        try:
+            sink.drop()  # type: ignore[attr-defined]
+        finally:
+            sink.close()
     admin = clients.kafka_admin(gs.kafka_bootstrap)  # held: its futures die with it
     topics = [t.name for t in job_output_topics(gs.kafka_topic_prefix, gs.kafka_partitions)]
     existing = set(admin.list_topics(timeout=10).topics)
@@ -381,7 +368,7 @@ def _check(s: Settings, gs: Settings, record: Rebuild, store: Any, held: int) ->
 def digests(
     gs: Settings, expected: Mapping[Any, Output], skip: frozenset[str] = frozenset()
 ) -> dict[str, dict[str, Any]]:
-    """Per index and per graph label: how many elements, and a hash of their content, in
+    """Per index, graph label and table: how many elements, and a hash of their content, in
     the store and in the reference (equal when parity holds; kept in the record)."""
     models = read_models(gs.read_models)
     out: dict[str, dict[str, Any]] = {}
@@ -404,6 +391,17 @@ def digests(
     for label in labels:
         nodes = {str(k[1]): v for k, v in graph.nodes.items() if k[0] == label}
         out[f"label {label}"] = {"count": len(nodes), "sha256": _hash(nodes)}
+    rows = parity.table_rows(gs, models.table_specs)
+    want_rows = rows_of(models.table_specs, expected.values(), skip)
+    for target, spec in models.table_specs.items():
+        mine = {k[1]: v for k, v in rows.items() if k[0] == target and k[1] not in skip}
+        want = {k[1]: v for k, v in want_rows.items() if k[0] == target}
+        out[f"table {spec.name}"] = {
+            "count": len(mine),
+            "sha256": _hash(mine),
+            "reference_count": len(want),
+            "reference_sha256": _hash(want),
+        }
     return out
 
 

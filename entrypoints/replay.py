@@ -113,6 +113,7 @@ def settings_for(s: Settings, name: str) -> Settings:
             "kafka_topic_prefix": f"{s.kafka_topic_prefix}-asof-{name}",
             "es_alias_prefix": f"{s.es_alias_prefix}asof-{name}-",
             "neo4j_label_prefix": f"{s.neo4j_label_prefix}AsOf_{name}_",
+            "postgres_table_prefix": f"{s.postgres_table_prefix}asof_{name}_",
         }
     )
 

@@ -1,4 +1,4 @@
-"""Entry point for the two sink workers, wired from settings (mounted by the CLI).
+"""Entry point for the sink workers (Elasticsearch, Neo4j, PostgreSQL), wired from settings.
 
 Batch defaults were measured with 10k outputs per sink on the local stack (one writer,
 first write / full replay in outputs per second):
@@ -9,7 +9,7 @@ first write / full replay in outputs per second):
 
 Both peak around 2000 and fall off beyond it (bigger bulk requests and transactions cost
 more than the round trips they save); the 500 ms time bound keeps latency low when traffic
-is light.
+is light. PostgreSQL takes 2000 as well (one statement per table per batch), not swept yet.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import threading
 from typing import Literal
 
 from connectors.freshness import freshness_dir
+from connectors.postgres_sink import PostgresSink
 from connectors.sink_worker import Sink, SinkStats, SinkWorker, WorkerConfig, sink_backoff
 from entrypoints import generations
 from hindsight.contracts.model import load_all
@@ -29,10 +30,10 @@ from hindsight.topics import dlq_topic, sink_group, sink_instance, sink_topic
 from pipelines.disclosure import OutputGuard, guard_for
 from pipelines.read_models import read_models
 
-SinkName = Literal["elasticsearch", "neo4j"]
+SinkName = Literal["elasticsearch", "neo4j", "postgres"]
 
 # records per batch and the longest a record waits for its batch to fill (chosen by measure)
-DEFAULT_BATCH = {"elasticsearch": 2000, "neo4j": 2000}
+DEFAULT_BATCH = {"elasticsearch": 2000, "neo4j": 2000, "postgres": 2000}
 DEFAULT_MAX_WAIT_MS = 500
 
 log = logging.getLogger("hindsight.sink")
@@ -58,7 +59,14 @@ def build_sink(name: SinkName, settings: Settings) -> Sink:
             patterns=models.graph_patterns,
             label_prefix=settings.neo4j_label_prefix,
         )
-    raise ValueError(f"unknown sink {name!r}; expected elasticsearch or neo4j")
+    if name == "postgres":
+        return PostgresSink(
+            settings.postgres_dsn,
+            specs=models.table_specs,
+            schema=settings.postgres_read_schema,
+            table_prefix=settings.postgres_table_prefix,
+        )
+    raise ValueError(f"unknown sink {name!r}; expected elasticsearch, neo4j or postgres")
 
 
 def output_guard(settings: Settings) -> OutputGuard:

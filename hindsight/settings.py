@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # read models: prefixes give a test (or a rebuild) private copies of indices and labels
     es_alias_prefix: str = ""
     neo4j_label_prefix: str = ""
+    postgres_table_prefix: str = ""
+    # the SQL read models' tables live in this schema of postgres_db, apart from the store's
+    postgres_read_schema: str = "read_models"
 
     # the read side, as plug-ins: a second domain is added here, not by editing the platform.
     # contracts_dirs: directories of `<domain>/datacontract.yaml` (or one product's own dir),
@@ -92,6 +95,7 @@ class Settings(BaseSettings):
             "HINDSIGHT_EVENTS_TOPIC_PREFIX": self.events_topic_prefix,
             "HINDSIGHT_ES_ALIAS_PREFIX": self.es_alias_prefix,
             "HINDSIGHT_NEO4J_LABEL_PREFIX": self.neo4j_label_prefix,
+            "HINDSIGHT_POSTGRES_TABLE_PREFIX": self.postgres_table_prefix,
             "HINDSIGHT_DOMAIN": self.domain,
             "HINDSIGHT_PROJECTIONS": self.projections,
             "HINDSIGHT_READ_MODELS": self.read_models,

@@ -17,7 +17,7 @@ from hindsight.contracts.ports import Port
 DEFAULT_PREFIX = "hindsight"
 
 # the sinks the projection job stages changes for, one topic each
-SINKS = ("elasticsearch", "neo4j")
+SINKS = ("elasticsearch", "neo4j", "postgres")
 
 # A header the relay sets on its position marks: records on every partition of every event
 # topic saying "every event up to position N is on the log before me" (the value is

@@ -6,16 +6,18 @@
       -> fan the bundle out (Java): invalid events -> dead-letter topic; stage i's events
       -> key by (projection, key) on the Java side -> fold keyed state (Python: one record
          out per fold, a bundle; stage i + 1 also folds what stage i's folds emit for it)
-      -> fan out (Java): Elasticsearch changes / Neo4j changes, each to its own topic with
-         Flink's exactly-once KafkaSink; the next stage's events to its key-by
+      -> fan out (Java): Elasticsearch / Neo4j / PostgreSQL changes (topics.SINKS), each to
+         its own topic with Flink's exactly-once KafkaSink; the next stage's events to its
+         key-by
       -> before each sink topic's writer, a position mark whenever the watermark rises: the
          frontier of the log every change before it covers (read-your-writes)
 
 The sink workers (connectors/sink_worker.py) read those topics `read_committed` and write
-Elasticsearch and Neo4j in parallel with version-guarded upserts, committing their offsets
-only after a flush. Why this shape: PyFlink's Python functions have no checkpoint hooks, so
-a Python sink that buffers could lose its buffer after a checkpoint completed; Flink's Java
-KafkaSink does flush on checkpoint, and Flink has no Neo4j connector (nor one for ES 9).
+Elasticsearch, Neo4j and PostgreSQL in parallel with version-guarded upserts, committing
+their offsets only after a flush. Why this shape: PyFlink's Python functions have no checkpoint
+hooks, so a Python sink that buffers could lose its buffer after a checkpoint completed;
+Flink's Java KafkaSink does flush on checkpoint, and Flink has no Neo4j connector (nor one
+for ES 9).
 
 Why bundles and Java fan-out: in thread mode every record a Python operator emits, every side
 output, every state access and metric call is a Python/JVM crossing, and all Python operators
@@ -87,14 +89,20 @@ def validated_type(stages: int) -> Any:
 
 
 def folded_type() -> Any:
-    """A fold's bundle, one per folded record: (Elasticsearch changes, Neo4j changes,
+    """A fold's bundle, one per folded record: (each sink's changes, in topics.SINKS order,
     the next stage's routed events' keys, their payloads)."""
-    changes = Types.BASIC_ARRAY(Types.STRING())
-    return Types.TUPLE([changes, changes, *_keys_and_payloads()])
+    changes = [Types.BASIC_ARRAY(Types.STRING()) for _ in topics.SINKS]
+    return Types.TUPLE([*changes, *_keys_and_payloads()])
 
 
 DEAD_FIELD = 0  # of validated_type(); stage i's keys are field 1 + 2i, payloads 2 + 2i
-ES_FIELD, NEO4J_FIELD, NEXT_FIELD = 0, 1, 2  # of folded_type(); the payloads follow NEXT_FIELD
+# of folded_type(): sink s's changes are field SINK_FIELD[s]; the payloads follow NEXT_FIELD
+SINK_FIELD = {sink: i for i, sink in enumerate(topics.SINKS)}
+NEXT_FIELD = len(topics.SINKS)
+_SINK_LABEL = {"elasticsearch": "Elasticsearch", "neo4j": "Neo4j", "postgres": "PostgreSQL"}
+# operator uids and transactional ids as the first two sinks always had them: a savepoint's
+# state and a Kafka transaction are found again by these
+_UID = {"elasticsearch": "es", "neo4j": "neo4j", "postgres": "postgres"}
 
 
 def stage_field(stage: int) -> int:
@@ -111,8 +119,8 @@ class JobConfig:
     projections: str  # module:attribute of the stages, the settings' `projections`
     group_id: str = topics.projection_job_name()
     dlq_topic: str = topics.dlq_topic()
-    es_topic: str = topics.sink_topic("elasticsearch")
-    neo4j_topic: str = topics.sink_topic("neo4j")
+    # one topic per sink, in topics.SINKS order: `sink_topics(prefix)`
+    sink_topics: tuple[str, ...] = tuple(topics.sink_topic(s) for s in topics.SINKS)
     job_name: str = topics.projection_job_name()
     transaction_timeout_ms: int = 600_000
     max_request_bytes: int = 1024 * 1024  # the producers' largest request (Kafka's default)
@@ -258,17 +266,17 @@ class FoldKeyedState(KeyedProcessFunction):
             self.unreported = 0
         if not outputs:
             return
-        es, neo, keys, payloads = [], [], [], []
+        changes: list[list[str]] = [[] for _ in SINK_FIELD]
+        keys, payloads = [], []
         for out in outputs:
-            if out.sink == "elasticsearch":
-                es.append(dumps(out.to_dict()).decode())
-            elif out.sink == "neo4j":
-                neo.append(dumps(out.to_dict()).decode())
+            field = SINK_FIELD.get(out.sink)
+            if field is not None:
+                changes[field].append(dumps(out.to_dict()).decode())
             else:  # an input of the next stage, routed here
                 for n, k, routed in self.route_all(self.next_stage, out.body):
                     keys.append(f"{n}\x1f{k}")
                     payloads.append(dumps((n, k, routed)))
-        yield es, neo, keys, payloads
+        yield (*changes, keys, payloads)
 
 
 def explode(
@@ -398,7 +406,7 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
     if not stages:
         return
 
-    es_streams, neo_streams = [], []
+    changes: dict[str, list[Any]] = {sink: [] for sink in topics.SINKS}
     internal: Any = None  # the previous stage's events for this one
     for i, stage in enumerate(stages):
         names = ", ".join(p.name for p in stage)
@@ -414,12 +422,10 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
             .name(f"fold keyed state ({names})")
             .uid(f"fold-{i}")
         )
-        es_streams.append(
-            explode(folded, ES_FIELD, Types.STRING(), "Elasticsearch changes", f"explode-es-{i}")
-        )
-        neo_streams.append(
-            explode(folded, NEO4J_FIELD, Types.STRING(), "Neo4j changes", f"explode-neo4j-{i}")
-        )
+        for sink, streams in changes.items():
+            streams.append(explode(folded, SINK_FIELD[sink], Types.STRING(),
+                                   f"{_SINK_LABEL.get(sink, sink)} changes",
+                                   f"explode-{_UID[sink]}-{i}"))  # fmt: skip
         if i + 1 < len(stages):
             internal = explode(
                 folded,
@@ -430,13 +436,10 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig) -> None:
                 NEXT_FIELD + 1,
             )
 
-    es = es_streams[0].union(*es_streams[1:]) if len(es_streams) > 1 else es_streams[0]
-    neo = neo_streams[0].union(*neo_streams[1:]) if len(neo_streams) > 1 else neo_streams[0]
-    es = position_marks(es, "position marks (Elasticsearch)", "marks-es")
-    neo = position_marks(neo, "position marks (Neo4j)", "marks-neo4j")
-    es.sink_to(_kafka_sink(cfg, cfg.es_topic, f"{cfg.job_name}-es")).name(
-        "Elasticsearch changes (exactly-once to Kafka, flushed on checkpoint)"
-    ).uid("es-sink")
-    neo.sink_to(_kafka_sink(cfg, cfg.neo4j_topic, f"{cfg.job_name}-neo4j")).name(
-        "Neo4j changes (exactly-once to Kafka, flushed on checkpoint)"
-    ).uid("neo4j-sink")
+    for sink, topic in zip(topics.SINKS, cfg.sink_topics, strict=True):
+        streams, label, uid = changes[sink], _SINK_LABEL.get(sink, sink), _UID[sink]
+        stream = streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0]
+        stream = position_marks(stream, f"position marks ({label})", f"marks-{uid}")
+        stream.sink_to(_kafka_sink(cfg, topic, f"{cfg.job_name}-{uid}")).name(
+            f"{label} changes (exactly-once to Kafka, flushed on checkpoint)"
+        ).uid(f"{uid}-sink")

@@ -24,7 +24,13 @@ from connectors.kafka_topics import MAX_DEAD_LETTER_BYTES, ensure_topics, job_ou
 from hindsight.eventstore.factory import key_source, store_address
 from hindsight.plugins import load
 from hindsight.settings import Settings, get_settings
-from hindsight.topics import dlq_topic, events_pattern, projection_job_name, sink_topic
+from hindsight.topics import (
+    SINKS,
+    dlq_topic,
+    events_pattern,
+    projection_job_name,
+    sink_topic,
+)
 from jobs.dataflow import JobConfig, build
 from localstack import jars
 from localstack.servers.flink import operators_jar
@@ -112,8 +118,7 @@ def main() -> None:
         topic_pattern=events_pattern(args.events_prefix or s.events_prefix),
         group_id=args.group_id or projection_job_name(s.kafka_topic_prefix),
         dlq_topic=dlq_topic(s.kafka_topic_prefix),
-        es_topic=sink_topic("elasticsearch", s.kafka_topic_prefix),
-        neo4j_topic=sink_topic("neo4j", s.kafka_topic_prefix),
+        sink_topics=tuple(sink_topic(sink, s.kafka_topic_prefix) for sink in SINKS),
         job_name=projection_job_name(s.kafka_topic_prefix),
         projections=args.projections or s.projections,
         contracts_dirs=tuple(str(d) for d in s.contracts_dirs),

@@ -9,6 +9,12 @@ Elasticsearch: one `IndexSpec` per alias. Mappings are explicit and `dynamic: st
 body that drifts from the contract is rejected at the door (and dead-lettered by the sink)
 instead of silently growing the mapping.
 
+PostgreSQL: one `TableSpec` per Output target: a table whose columns are the body's fields
+(typed), keyed by the Output's id, written by ONE version-guarded upsert per batch (`INSERT ...
+ON CONFLICT (key) DO UPDATE ... WHERE t.version < excluded.version`), with the indexes the list
+queries a UI pages through need. A field the body stops sending becomes NULL: the row is
+replaced by exactly this output, as a document or a node is.
+
 Neo4j: one `GraphPattern` per Output target, with ONE statement run as `UNWIND $rows AS row`
 per batch. Every statement MERGEs its primary node and continues only where that node's
 `version` is null (never written by its own pattern) or older than the row, so replays and
@@ -19,8 +25,9 @@ duplicates are no-ops. Labels are written bare in the templates and prefixed on 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -146,6 +153,97 @@ def _constraint(prefix: str, label: str, prop: str) -> str:
     return f"{prefix}{label}_{prop}_unique".lower()
 
 
+# --------------------------------------------------------------------------- PostgreSQL
+
+# the SQL types a column may have, and what a body's value must be for each (a bool is not an int)
+_SQL_TYPES: dict[str, tuple[type, ...]] = {
+    "text": (str,),
+    "bigint": (int,),
+    "integer": (int,),
+    "boolean": (bool,),
+    "double precision": (int, float),
+    "timestamptz": (str,),  # ISO 8601, as the events carry time
+}
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One SQL read model: the table `name` (prefixed per deployment and generation), its
+    `key` column (the Output's id), its typed `columns` (the body's fields; `version` is
+    added), and `indexes`: each a tuple of columns, `col DESC` allowed, that some list query
+    pages through (keyset pagination needs its sort order in an index)."""
+
+    name: str
+    key: str
+    columns: dict[str, str]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        for column, sql_type in {self.key: "text", **self.columns}.items():
+            if not _IDENTIFIER.match(column):
+                raise ValueError(f"{self.name}: column {column!r} is not snake_case")
+            if sql_type not in _SQL_TYPES:
+                raise ValueError(
+                    f"{self.name}.{column}: type {sql_type!r} not in {sorted(_SQL_TYPES)}"
+                )
+        for index in self.indexes:
+            for part in index:
+                if part.removesuffix(" DESC") not in self.all_columns:
+                    raise ValueError(f"{self.name}: index column {part!r} is not a column")
+
+    @property
+    def all_columns(self) -> dict[str, str]:
+        return {self.key: "text", **self.columns, "version": "bigint"}
+
+    def table_name(self, prefix: str = "") -> str:
+        return f"{prefix}{self.name}"
+
+    def to_row(self, o: Output) -> dict[str, Any]:
+        """The row of `o`: every column from the body (absent = NULL), typed as declared."""
+        row: dict[str, Any] = {self.key: o.id, "version": o.version}
+        for column, sql_type in self.columns.items():
+            value = o.body.get(column)
+            if value is not None and (
+                not isinstance(value, _SQL_TYPES[sql_type])
+                or (isinstance(value, bool) and sql_type != "boolean")
+            ):
+                raise InvalidRow(f"body.{column}: expected {sql_type} or null, got {value!r:.60}")
+            if value is not None and sql_type == "timestamptz":
+                try:
+                    datetime.fromisoformat(value)
+                except ValueError:
+                    raise InvalidRow(
+                        f"body.{column}: not an ISO 8601 time: {value!r:.60}"
+                    ) from None
+            row[column] = value
+        unknown = sorted(set(o.body) - set(self.all_columns))
+        if unknown:
+            raise InvalidRow(f"body.{unknown[0]}: not a column of {self.name}")
+        return row
+
+    def comparable(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A row as the database gives it back: times as aware datetimes (its own text form
+        is not the events'), so a row rendered and a row read compare equal."""
+        out = dict(row)
+        for column, sql_type in self.columns.items():
+            if sql_type == "timestamptz" and isinstance(out.get(column), str):
+                out[column] = datetime.fromisoformat(out[column])
+        return out
+
+
+def rows_of(
+    specs: Mapping[str, TableSpec], outputs: Iterable[Output], skip: frozenset[str] = frozenset()
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The rows `outputs` make in the tables `specs` describe, as the database gives them
+    back (`TableSpec.comparable`), keyed by (target, id): what a store must hold."""
+    return {
+        (o.target, o.id): specs[o.target].comparable(specs[o.target].to_row(o))
+        for o in outputs
+        if o.sink == "postgres" and o.target in specs and o.id not in skip
+    }
+
+
 # --------------------------------------------------------------------------- loading a plug-in
 
 
@@ -156,6 +254,7 @@ class ReadModels:
     index_specs: Mapping[str, IndexSpec]
     graph_patterns: Mapping[str, GraphPattern]
     ports: frozenset[Port]
+    table_specs: Mapping[str, TableSpec] = field(default_factory=dict)
 
     @property
     def embeddings(self) -> dict[str, Mapping[str, Any]]:
@@ -169,14 +268,17 @@ class ReadModels:
 @cache
 def read_models(spec: str) -> ReadModels:
     """The read-model module `spec` names (settings.read_models): its INDEX_SPECS,
-    GRAPH_PATTERNS and PORTS (every port it writes, the platform's included). Every index
+    GRAPH_PATTERNS, TABLE_SPECS (optional) and PORTS (every port it writes, the platform's
+    included). Every index
     alias and graph element must be one of the ports: the linter then proves a contract owns
     it, which is what keeps a plug-in from writing a read model nobody governs."""
     module = load(spec)
     ports = frozenset(module.PORTS)
     specs: dict[str, IndexSpec] = dict(module.INDEX_SPECS)
     patterns: dict[str, GraphPattern] = dict(module.GRAPH_PATTERNS)
+    tables: dict[str, TableSpec] = dict(getattr(module, "TABLE_SPECS", {}))
     stray = sorted(a for a in specs if Port("elasticsearch", a) not in ports)
+    stray += sorted(f"postgres-table:{t}" for t in tables if Port("postgres-table", t) not in ports)
     stray += sorted(
         f"{kind}:{name}"
         for p in patterns.values()
@@ -187,4 +289,4 @@ def read_models(spec: str) -> ReadModels:
     )  # fmt: skip
     if stray:
         raise ValueError(f"{spec}: {stray} are not in its PORTS")
-    return ReadModels(specs, patterns, ports)
+    return ReadModels(specs, patterns, ports, tables)

@@ -11,6 +11,6 @@ from __future__ import annotations
 
 from commerce.read.ports import PORTS
 from commerce.read.projections import STAGES
-from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
+from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS, TABLE_SPECS
 
-__all__ = ["GRAPH_PATTERNS", "INDEX_SPECS", "PORTS", "STAGES"]
+__all__ = ["GRAPH_PATTERNS", "INDEX_SPECS", "PORTS", "STAGES", "TABLE_SPECS"]

@@ -1,4 +1,5 @@
-"""Commerce's output ports: its event topics, index aliases, graph labels and relationships.
+"""Commerce's output ports: its event topics, index aliases, graph labels and relationships,
+and SQL tables.
 
 One registry the commerce projections, read models and queries take their names from, and
 the governance linter holds the commerce contracts to (with the platform's own ports,
@@ -27,12 +28,18 @@ ES_ALIASES = (ES_ORDERS, ES_CUSTOMERS, ES_PRODUCTS)
 NEO4J_LABELS = ("Customer", "Order", "Product", "Category", "City")
 NEO4J_RELATIONSHIPS = ("PLACED", "CONTAINS", "IN_CATEGORY", "LIVES_IN")
 
+# PostgreSQL: the tables a UI pages through (schema settings.postgres_read_schema)
+PG_ORDER_LIST = "order_list"
+PG_CUSTOMER_SUMMARIES = "customer_summaries"
+PG_TABLES = (PG_ORDER_LIST, PG_CUSTOMER_SUMMARIES)
+
 PORTS: frozenset[Port] = (
     frozenset(
         {Port("kafka", topic_name(d)) for d in DOMAINS}
         | {Port("elasticsearch", a) for a in ES_ALIASES}
         | {Port("neo4j-label", x) for x in NEO4J_LABELS}
         | {Port("neo4j-relationship", x) for x in NEO4J_RELATIONSHIPS}
+        | {Port("postgres-table", x) for x in PG_TABLES}
     )
     | platform_ports()
 )

@@ -30,7 +30,13 @@ from functools import cache
 from typing import Any
 
 from commerce.orders import OrderStatus
-from commerce.read.ports import ES_CUSTOMERS, ES_ORDERS, ES_PRODUCTS
+from commerce.read.ports import (
+    ES_CUSTOMERS,
+    ES_ORDERS,
+    ES_PRODUCTS,
+    PG_CUSTOMER_SUMMARIES,
+    PG_ORDER_LIST,
+)
 from commerce.upcasters import upcast
 from hindsight.contracts.pii import allowed_fields
 from hindsight.events import parse_time
@@ -38,7 +44,7 @@ from pipelines import embedding
 from pipelines.model import Event, Output, Projection
 from pipelines.runtime import internal, stages_of
 
-ES, NEO4J = "elasticsearch", "neo4j"
+ES, NEO4J, PG = "elasticsearch", "neo4j", "postgres"
 FANOUT, NAMES, ORDERS, PRODUCTS, CUSTOMERS = (
     "order_fanout",
     "product_names",
@@ -316,9 +322,18 @@ def _customer_render(key: str, s: Customer, version: int) -> list[Output]:
         "lifetime_value": s.lifetime_value,
         "order_count": s.order_count,
     }
+    row = {
+        "name": _shown("customers", PG, "name", s.name),
+        "city": _shown("customers", PG, "city", s.city),
+        "order_count": s.order_count,
+        "lifetime_value": s.lifetime_value,
+        "last_order_at": s.last_order_at,
+        "forgotten": s.forgotten,
+    }
     return [
         Output(ES, ES_CUSTOMERS, key, version, doc),
         Output(NEO4J, G_CUSTOMER, key, version, graph),
+        Output(PG, PG_CUSTOMER_SUMMARIES, key, version, row),
     ]
 
 
@@ -336,6 +351,7 @@ CUSTOMERS_PROJECTION = Projection(
             "ValueMoved",
         }
     ),
+    version=2,  # 2: a row in the customer_summaries table too
 )
 
 # --------------------------------------------------------------------- stage 2: orders
@@ -398,7 +414,19 @@ def _order_render(key: str, s: Order, version: int) -> list[Output]:
         "total": s.total,
         "lines": [{"product_id": p, "quantity": q, "unit_price": u} for p, q, u in s.lines],
     }
-    return [Output(ES, ES_ORDERS, key, version, doc), Output(NEO4J, G_ORDER, key, version, graph)]
+    row = {
+        "customer_id": s.customer_id,
+        "status": s.status,
+        "total": s.total,
+        "line_count": len(s.lines),
+        "placed_at": s.placed_at,
+        "updated_at": s.timeline[-1][1] if s.timeline else s.placed_at,
+    }
+    return [
+        Output(ES, ES_ORDERS, key, version, doc),
+        Output(NEO4J, G_ORDER, key, version, graph),
+        Output(PG, PG_ORDER_LIST, key, version, row),
+    ]
 
 
 ORDERS_PROJECTION = Projection(
@@ -407,6 +435,7 @@ ORDERS_PROJECTION = Projection(
     fold=_order_fold,
     render=_order_render,
     event_types=frozenset({*_STATUS, "LineNamed"}),
+    version=2,  # 2: a row in the order_list table too
 )
 
 # --------------------------------------------------------------------- wiring

@@ -1,4 +1,4 @@
-"""Commerce's read models as data: three search indices and three graph patterns.
+"""Commerce's read models as data: three search indices, three graph patterns, two tables.
 
 What the generic sinks write for commerce (`pipelines.read_models` has the types): the
 projections (`commerce.read.projections`) render the bodies, these say what an index maps and
@@ -10,10 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from commerce.read.ports import ES_CUSTOMERS, ES_ORDERS, ES_PRODUCTS
+from commerce.read.ports import (
+    ES_CUSTOMERS,
+    ES_ORDERS,
+    ES_PRODUCTS,
+    PG_CUSTOMER_SUMMARIES,
+    PG_ORDER_LIST,
+)
 from pipelines import embedding
 from pipelines.model import Output
-from pipelines.read_models import GraphPattern, IndexSpec, InvalidRow, optional, require
+from pipelines.read_models import (
+    GraphPattern,
+    IndexSpec,
+    InvalidRow,
+    TableSpec,
+    optional,
+    require,
+)
 
 _KEYWORD: dict[str, Any] = {"type": "keyword"}
 _LONG: dict[str, Any] = {"type": "long"}
@@ -238,3 +251,44 @@ RETURN count(*) AS applied
 )
 
 GRAPH_PATTERNS: dict[str, GraphPattern] = {p.target: p for p in (CUSTOMER, ORDER, PRODUCT)}
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+# The order list a UI pages through, newest first: by customer, by status, or all. Each list is
+# a keyset walk of one index, (filter, placed_at DESC, order_id DESC): `placed_at` orders,
+# `order_id` breaks ties between orders placed in the same microsecond, so a page's last row
+# is an exact cursor (commerce.read.lists).
+ORDER_LIST = TableSpec(
+    name=PG_ORDER_LIST,
+    key="order_id",
+    columns={
+        "customer_id": "text",
+        "status": "text",
+        "total": "bigint",
+        "line_count": "integer",
+        "placed_at": "timestamptz",
+        "updated_at": "timestamptz",
+    },
+    indexes=(
+        ("customer_id", "placed_at DESC", "order_id DESC"),
+        ("status", "placed_at DESC", "order_id DESC"),
+        ("placed_at DESC", "order_id DESC"),
+    ),
+)
+
+CUSTOMER_SUMMARIES = TableSpec(
+    name=PG_CUSTOMER_SUMMARIES,
+    key="customer_id",
+    columns={
+        "name": "text",
+        "city": "text",
+        "order_count": "bigint",
+        "lifetime_value": "bigint",
+        "last_order_at": "timestamptz",
+        "forgotten": "boolean",
+    },
+    indexes=(("lifetime_value DESC", "customer_id DESC"),),
+)
+
+TABLE_SPECS: dict[str, TableSpec] = {s.name: s for s in (ORDER_LIST, CUSTOMER_SUMMARIES)}

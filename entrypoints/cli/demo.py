@@ -39,7 +39,9 @@ def demo(
     job_id = cluster_job.submit(live)
     cluster_job.wait_running(live, job_id)
     console.print(f"relay, sinks and job {job_id} running")
-    console.rule("[bold]4. waiting for Elasticsearch and Neo4j to catch up with the log")
+    console.rule(
+        "[bold]4. waiting for Elasticsearch, Neo4j and PostgreSQL to catch up with the log"
+    )
     wait_for_read_models(live, timeout)
     tour(s)
     live_traffic(s, events)
@@ -47,9 +49,10 @@ def demo(
 
 
 def wait_for_read_models(s: Settings, timeout: float) -> None:
-    """Until Elasticsearch and Neo4j hold exactly the reference projection of the log.
+    """Until Elasticsearch, Neo4j and PostgreSQL hold exactly the reference projection of
+    the log.
 
-    The bar counts documents equal to the reference and primary nodes at its version; once
+    The bar counts documents and rows equal to the reference and primary nodes at its version; once
     all are there, the graph is compared element by element (every node's properties and
     every relationship, `entrypoints.parity`), and the wait goes on while anything differs."""
     expected = catchup.expected_outputs(s)
@@ -57,7 +60,7 @@ def wait_for_read_models(s: Settings, timeout: float) -> None:
         TextColumn("[bold]read models"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("documents equal to the reference, graph nodes at its version"),
+        TextColumn("documents and rows equal to the reference, graph nodes at its version"),
         TimeElapsedColumn(),
     )
     deadline = time.monotonic() + timeout
@@ -157,6 +160,15 @@ def tour(s: Settings) -> None:
         cli_query.graph_orders(cid)
         console.print(f"[bold]$ hindsight graph similar {cid}")
         cli_query.graph_similar(cid, limit=5)
+        console.print(f"[bold]$ hindsight orders --customer {cid} --size 3")
+        page = cli_query.orders(customer=cid, size=3)
+        if page["next"]:  # the next page starts right after the last row shown
+            console.print(
+                f"[bold]$ hindsight orders --customer {cid} --size 3 --after {page['next']}"
+            )
+            cli_query.orders(customer=cid, size=3, after=page["next"])
+    console.print("[bold]$ hindsight orders --status delivered --size 5")
+    cli_query.orders(status="delivered", size=5)
     if top_product:
         pid = top_product[0]["_source"]["product_id"]
         console.print(f"[bold]$ hindsight graph together {pid}")

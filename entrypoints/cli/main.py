@@ -35,6 +35,7 @@ def _mount_platform() -> None:
     app.add_typer(contracts_app, name="contracts")
     app.add_typer(cli_job.job_app, name="job")
     app.command("search")(cli_query.search)
+    app.command("orders")(cli_query.orders)
     app.command("status")(cli_query.status)
     app.command("demo")(cli_demo.demo)
     app.add_typer(cli_query.graph_app, name="graph")

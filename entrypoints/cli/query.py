@@ -1,4 +1,5 @@
-"""`hindsight search ...` and `hindsight graph ...`: the read models, from the terminal."""
+"""`hindsight search`, `hindsight graph ...` and `hindsight orders`: the read models, from
+the terminal."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from commerce.read import graph as g
+from commerce.read import lists
 from commerce.read import search as q
 from connectors import clients
 from entrypoints import bootstrap, generations
@@ -21,6 +23,7 @@ from entrypoints.read_positions import (
 )
 from entrypoints.replay import ReplayError, reading_at
 from hindsight.settings import Settings, get_settings
+from hindsight.topics import SINKS
 
 console = Console()
 graph_app = typer.Typer(help="Relationship queries over the Neo4j graph.", no_args_is_help=True)
@@ -158,6 +161,35 @@ def search(
     _facets(res["facets"])
 
 
+def orders(
+    customer: Annotated[str | None, typer.Option(help="one customer's orders")] = None,
+    status: Annotated[str | None, typer.Option(help="orders in this status")] = None,
+    after: Annotated[str | None, typer.Option(help="the cursor a previous page printed")] = None,
+    size: Annotated[int, typer.Option(min=1, max=lists.MAX_PAGE)] = 10,
+    at: At = None,
+    min_position: MinPosition = None,
+    wait_s: WaitS = DEFAULT_WAIT_S,
+) -> dict[str, Any]:
+    """Orders newest first from the SQL read model, a page at a time (keyset pagination)."""
+
+    s = _reading(at, ["postgres"], min_position, wait_s)
+    try:
+        page = lists.orders_page(
+            clients.postgres_reader(s.postgres_dsn), customer_id=customer, status=status,
+            after=after, size=size, schema=s.postgres_read_schema,
+            table_prefix=s.postgres_table_prefix,
+        )  # fmt: skip
+    except lists.InvalidCursor as err:
+        console.print(f"[bold red]error:[/] --after: {err}")
+        raise typer.Exit(2) from None
+    which = " ".join(x for x in (status, f"of {customer}" if customer else None) if x)
+    cols = ["order_id", "customer_id", "status", "total", "line_count", "placed_at"]
+    console.print(_table(f"orders {which}".strip() + ", newest first", page["items"], cols))
+    if page["next"]:
+        console.print(f"next page: --after {page['next']}")
+    return page
+
+
 @graph_app.command("orders")
 def graph_orders(
     customer_id: str,
@@ -217,7 +249,7 @@ def status(
     at: At = None,
 ) -> None:
     """Each read model's position along the log, and its lag in events and seconds."""
-    s = _reading(at, ["elasticsearch", "neo4j"], min_position, wait_s)
+    s = _reading(at, list(SINKS), min_position, wait_s)
     end, stores = positions(s).status()
     which = f"replay {at}" if at else f"generation {generations.live_generation(get_settings())}"
     table = Table(title=f"read models, {which} (the log is at position {end})")

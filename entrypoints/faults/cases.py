@@ -189,6 +189,11 @@ CASES: list[Case] = [
         process_killed("sink-neo4j"),
     ),
     Case(
+        "sink-postgres-killed",
+        "PostgreSQL sink worker kill -9 mid-flush, started again",
+        process_killed("sink-postgres"),
+    ),
+    Case(
         "relay-killed",
         "outbox relay kill -9 mid-batch, started again: republishes the unconfirmed batch",
         process_killed("relay"),
@@ -202,6 +207,11 @@ CASES: list[Case] = [
         "neo4j-down",
         "Neo4j down for 30 s: the sink backs off, keeps its offsets, catches up",
         server_down("neo4j", 30, "sink-neo4j"),
+    ),
+    Case(
+        "postgres-down",
+        "PostgreSQL down for 30 s: the sink backs off, keeps its offsets, catches up",
+        server_down("postgres", 30, "sink-postgres"),
     ),
     Case(
         "kafka-killed",

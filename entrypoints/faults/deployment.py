@@ -17,10 +17,11 @@ from typing import Any
 
 from entrypoints import background, bootstrap, cluster_job, namespace, workload
 from hindsight.settings import Settings
+from hindsight.topics import SINKS
 from localstack import process, stack
 from localstack.server import Server
 
-PROCESSES = ("service", "relay", "sink-elasticsearch", "sink-neo4j")
+PROCESSES = ("service", "relay", *(f"sink-{name}" for name in SINKS))
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Deployment:
                 "kafka_topic_prefix": f"faults-{tag}",
                 "es_alias_prefix": f"faults-{tag}-",
                 "neo4j_label_prefix": f"F{tag}",
+                "postgres_table_prefix": f"f{tag}_",
                 "service_port": service_port,
             }
         )

@@ -21,7 +21,7 @@ from entrypoints import bootstrap, figures, parity
 from entrypoints.faults.cases import BY_NAME, Case, Observed, dead_letter_originals
 from entrypoints.faults.deployment import Deployment
 from hindsight.settings import Settings
-from hindsight.topics import dlq_topic
+from hindsight.topics import SINKS, dlq_topic
 from pipelines.read_models import read_models
 
 console = Console()
@@ -98,7 +98,7 @@ def run_suite(
 def run_case(d: Deployment, case: Case, traffic: Traffic, timeout_s: float) -> Outcome:
     observed = Observed()
     dlq_before = len(dead_letters(d))
-    logs_before = {name: len(d.log_of(name)) for name in ("sink-elasticsearch", "sink-neo4j")}
+    logs_before = {f"sink-{n}": len(d.log_of(f"sink-{n}")) for n in SINKS}
     sender = d.traffic(int(traffic.rate * traffic.seconds), traffic.rate, run=case.name)
     time.sleep(traffic.fault_at_s)
     injected = True
@@ -147,8 +147,8 @@ def run_case(d: Deployment, case: Case, traffic: Traffic, timeout_s: float) -> O
 
 
 def wait_for_parity(d: Deployment, timeout_s: float) -> tuple[bool, parity.Parity, list[str]]:
-    """Until Elasticsearch and Neo4j equal the reference projection of the store (whose
-    content is final: traffic has stopped), or the timeout."""
+    """Until Elasticsearch, Neo4j and PostgreSQL equal the reference projection of the store
+    (whose content is final: traffic has stopped), or the timeout."""
     expected = parity.expected_outputs(d.s)
     want_graph = parity.expected_graph(d.s, expected)
     specs = read_models(d.s.read_models).index_specs
@@ -160,6 +160,8 @@ def wait_for_parity(d: Deployment, timeout_s: float) -> tuple[bool, parity.Parit
         if result.equal:
             got = parity.graph_snapshot(d.s, patterns, d.s.neo4j_label_prefix)
             result += parity.compare_graphs(want_graph, got)
+        if result.equal:
+            result += parity.table_parity(d.s, expected)
         if result.equal or time.monotonic() > deadline:
             return result.equal, result, result.examples
         time.sleep(2)

@@ -1,4 +1,5 @@
-"""HTTP read endpoints over commerce's read models (Elasticsearch search, Neo4j graph).
+"""HTTP read endpoints over commerce's read models (Elasticsearch search, Neo4j graph,
+PostgreSQL lists).
 
 Each takes `min_position` (read your own writes: the position a command answered with) and
 waits for the store it reads to reach it; `/read-models` shows every store's position."""
@@ -11,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from commerce.read import graph, search
+from commerce.read import graph, lists, search
 from connectors import clients
 from entrypoints import generations
 from entrypoints.read_positions import (
@@ -25,6 +26,7 @@ from entrypoints.read_positions import (
 from entrypoints.replay import ReplayError, reading_at
 from entrypoints.service.errors import ApiError
 from hindsight.settings import Settings
+from hindsight.topics import SINKS
 
 AT = Query(default=None, description="read replay NAME (`hindsight replay`), not the live models")
 MIN_POSITION = Query(
@@ -74,12 +76,16 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
 
     search_at = Depends(reading("elasticsearch"))
     graph_at = Depends(reading("neo4j"))
-    both_at = Depends(reading("elasticsearch", "neo4j"))
+    every_at = Depends(reading(*SINKS))
+    list_at = Depends(reading("postgres"))
+    PAGE = Query(default=20, ge=1, le=lists.MAX_PAGE, description="rows per page")
+    AFTER = Query(default=None, max_length=512,
+                  description="the `next` of the previous page (keyset pagination)")  # fmt: skip
 
     @router.get("/read-models", tags=["read models"])
-    def read_models(s: Settings = both_at) -> dict[str, Any]:
+    def read_models(s: Settings = every_at) -> dict[str, Any]:
         """Each store's position (every event up to it is visible there), and its lag behind
-        the log in events and in seconds; with `min_position`, once both stores reach it."""
+        the log in events and in seconds; with `min_position`, once every store reaches it."""
         end, stores = ReadModelPositions(s, log, es, driver).status()
         return {
             "log_position": end,
@@ -130,6 +136,38 @@ def query_router(settings: Settings, log: EventLog) -> APIRouter:
             size=size,
             alias_prefix=s.es_alias_prefix,
         )
+
+    def paged(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            return read()
+        except lists.InvalidCursor as err:
+            raise ApiError(422, "invalid_request", str(err), field="after",
+                           reason="not_a_cursor") from None  # fmt: skip
+
+    @router.get("/orders", tags=["lists"])
+    def orders(
+        customer_id: str | None = Query(default=None, max_length=128),
+        status: str | None = Query(default=None, max_length=32),
+        after: str | None = AFTER,
+        size: int = PAGE,
+        s: Settings = list_at,
+    ) -> dict[str, Any]:
+        """Orders newest first, of a customer and/or in a status, a page at a time: pass the
+        answer's `next` as `after` for the following page (PostgreSQL, one index per list)."""
+        conn = clients.postgres_reader(s.postgres_dsn)
+        return paged(lambda: lists.orders_page(
+            conn, customer_id=customer_id, status=status, after=after, size=size,
+            schema=s.postgres_read_schema, table_prefix=s.postgres_table_prefix))  # fmt: skip
+
+    @router.get("/customers", tags=["lists"])
+    def customers(
+        after: str | None = AFTER, size: int = PAGE, s: Settings = list_at
+    ) -> dict[str, Any]:
+        """Customer summaries, best customers (lifetime value) first, a page at a time."""
+        conn = clients.postgres_reader(s.postgres_dsn)
+        return paged(lambda: lists.customers_page(
+            conn, after=after, size=size, schema=s.postgres_read_schema,
+            table_prefix=s.postgres_table_prefix))  # fmt: skip
 
     @router.get("/graph/customers/{customer_id}/orders", tags=["graph"])
     def customer_orders(customer_id: str, s: Settings = graph_at) -> list[dict[str, Any]]:

@@ -104,6 +104,7 @@ class Server:
     relationships: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
     topics: tuple[str, ...] = ()  # every topic the port owns (`topic`, or a `topics` list)
+    tables: tuple[str, ...] = ()  # SQL read models (`tables`)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ def _server(raw: dict[str, Any]) -> Server:
         labels=tuple(cp.get("labels") or ()),
         relationships=tuple(cp.get("relationships") or ()),
         raw=raw,
+        tables=tuple(cp.get("tables") or ()),
     )
 
 

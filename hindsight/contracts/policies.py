@@ -183,6 +183,9 @@ def _lint_contract(c: Contract, p: Policies) -> list[Violation]:
         for rel in server.relationships:
             if not p.naming("neo4j_relationship").fullmatch(rel):
                 v(server.name, "naming.relationship", f"relationship {rel!r} must be UPPER_SNAKE")
+        for table in server.tables:
+            if not p.naming("postgres_table").fullmatch(table):
+                v(server.name, "naming.table", f"table {table!r} must be lowercase snake_case")
 
     for schema in c.schemas:
         out += _lint_schema(c, schema, p)
@@ -222,7 +225,7 @@ def _lint_schema_port(c: Contract, s: Schema, v: Say) -> None:
             f"outputPort {s.output_port!r} is not a server of the contract",
         )
     elif s.kind == "readModel":
-        names = {"index": server.indices, "node": server.labels}.get(
+        names = {"index": server.indices, "node": server.labels, "table": server.tables}.get(
             s.physical_type or "", server.relationships
         )
         if s.physical_name not in names:
@@ -477,6 +480,7 @@ def _contract_ports(c: Contract) -> set[Port]:
         out |= {Port("elasticsearch", i) for i in s.indices}
         out |= {Port("neo4j-label", x) for x in s.labels}
         out |= {Port("neo4j-relationship", x) for x in s.relationships}
+        out |= {Port("postgres-table", x) for x in s.tables}
     return out
 
 

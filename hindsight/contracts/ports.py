@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-PortKind = Literal["kafka", "elasticsearch", "neo4j-label", "neo4j-relationship"]
+PortKind = Literal["kafka", "elasticsearch", "neo4j-label", "neo4j-relationship", "postgres-table"]
 
 
 @dataclass(frozen=True, order=True)

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from elasticsearch import NotFoundError
 
 from commerce.read.read_models import INDEX_SPECS
-from connectors.elasticsearch_sink import ElasticsearchSink
+from connectors.elasticsearch_sink import ElasticsearchPositions, ElasticsearchSink
+from connectors.positions import frontier
 from hindsight.settings import Settings
 from pipelines.model import Output
+from tests.sink_contract import SinkContract
 
 pytestmark = pytest.mark.servers("elasticsearch")
 
@@ -41,6 +44,21 @@ def product(id: str, version: int, **body: Any) -> Output:
 def source(sink: ElasticsearchSink, target: str, id: str) -> dict[str, Any]:
     doc = sink.client.get(index=sink.alias(target), id=id)
     return {**doc["_source"], "_version": doc["_version"]}
+
+
+class TestElasticsearchSink(SinkContract):
+    def output(self, id: str, version: int, n: int) -> Output:
+        return product(id, version, price=n)
+
+    def held(self, sink: ElasticsearchSink, id: str) -> tuple[int, Any] | None:
+        try:
+            doc = source(sink, "products", id)
+        except NotFoundError:
+            return None
+        return doc["version"], doc["price"]
+
+    def positions(self, sink: ElasticsearchSink) -> int:
+        return frontier(ElasticsearchPositions(sink.client, sink.alias_prefix).load())
 
 
 def test_start_creates_versioned_indices_behind_aliases_idempotently(

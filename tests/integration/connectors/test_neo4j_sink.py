@@ -14,9 +14,11 @@ import pytest
 
 from commerce.read.read_models import GRAPH_PATTERNS
 from connectors.neo4j_sink import Neo4jSink
+from connectors.positions import frontier
 from hindsight.settings import Settings
 from pipelines.model import Output
 from pipelines.read_models import relabel
+from tests.sink_contract import SinkContract
 
 pytestmark = pytest.mark.servers("neo4j")
 
@@ -66,6 +68,18 @@ def query(sink: Neo4jSink, cypher: str, **params: Any) -> list[dict[str, Any]]:
 def node(sink: Neo4jSink, label: str, key: str, value: str) -> dict[str, Any] | None:
     rows = query(sink, f"MATCH (n:{label} {{{key}: $v}}) RETURN properties(n) AS p", v=value)
     return rows[0]["p"] if rows else None
+
+
+class TestNeo4jSink(SinkContract):
+    def output(self, id: str, version: int, n: int) -> Output:
+        return customer(id, version, order_count=n)
+
+    def held(self, sink: Neo4jSink, id: str) -> tuple[int, Any] | None:
+        props = node(sink, "Customer", "id", id)
+        return (props["version"], props["order_count"]) if props else None
+
+    def positions(self, sink: Neo4jSink) -> int:
+        return frontier(sink.positions.load())
 
 
 def test_first_write_creates_the_order_graph(sink: Neo4jSink) -> None:

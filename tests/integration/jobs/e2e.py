@@ -10,15 +10,17 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from neo4j import GraphDatabase
 
-from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
+from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS, TABLE_SPECS
 from connectors.clients import producer_config
 from connectors.kafka_publisher import Deliveries
 from connectors.kafka_topics import TopicSpec, ensure_topics
@@ -285,6 +287,40 @@ def expected_graph(outputs: dict[tuple[str, str, str], Output]) -> dict[str, set
                 node("Category", b["category"])
                 rels.add(("Product", o.id, "IN_CATEGORY", frozenset(), "Category", b["category"]))
     return {"nodes": {(label, _frozen(p)) for (label, _), p in nodes.items()}, "rels": rels}
+
+
+def table_rows(s: Settings) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every row of the test's tables, read with the driver itself, times as instants."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    with psycopg.connect(s.postgres_dsn, autocommit=True) as conn:
+        for target, spec in TABLE_SPECS.items():
+            name = f'"{s.postgres_read_schema}"."{s.postgres_table_prefix}{spec.name}"'
+            try:
+                cur = conn.execute(f"SELECT * FROM {name}")
+            except psycopg.errors.UndefinedTable:
+                continue
+            names = [c.name for c in cur.description or ()]
+            for values in cur:
+                row = dict(zip(names, values, strict=True))
+                rows[(target, row[spec.key])] = row
+    return rows
+
+
+def expected_rows(outputs: dict[tuple[str, str, str], Output]) -> dict[tuple[str, str], Any]:
+    """A row per PostgreSQL output: its id under the table's key, its body, its version;
+    ISO times as the instants the table holds."""
+    out: dict[tuple[str, str], Any] = {}
+    for o in outputs.values():
+        if o.sink != "postgres":
+            continue
+        spec = TABLE_SPECS[o.target]
+        row: dict[str, Any] = dict.fromkeys(spec.columns)
+        row.update({spec.key: o.id, **o.body, "version": o.version})
+        for column, sql_type in spec.columns.items():
+            if sql_type == "timestamptz" and row[column] is not None:
+                row[column] = datetime.fromisoformat(row[column])
+        out[(o.target, o.id)] = row
+    return out
 
 
 def _frozen(d: dict[str, Any]) -> frozenset[tuple[str, Any]]:

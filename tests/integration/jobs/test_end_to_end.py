@@ -1,5 +1,6 @@
 """End to end on the real servers: a hostile event log through Kafka -> Flink -> sink workers
--> Elasticsearch and Neo4j must leave read models exactly equal to the reference projection,
+-> Elasticsearch, Neo4j and PostgreSQL must leave read models exactly equal to the reference
+projection,
 and every malformed record in the dead-letter topic. Run in thread mode on a local
 mini-cluster and on the standalone cluster started by `make up`, and in process mode on a
 mini-cluster."""
@@ -21,7 +22,7 @@ from entrypoints import bootstrap
 from entrypoints import namespace as ns
 from entrypoints.workload import run_direct
 from hindsight.settings import Settings
-from hindsight.topics import dlq_topic, topic_name
+from hindsight.topics import SINKS, dlq_topic, topic_name
 from pipelines.reference import ReferenceProjector
 from tests.integration.jobs import e2e
 
@@ -66,6 +67,8 @@ def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: st
     expected = ReferenceProjector(PROJECTIONS).feed(e.to_dict() for e in events).outputs()
     want_es = e2e.expected_es(expected)
     want_graph = e2e.expected_graph(expected)
+    want_rows = e2e.expected_rows(expected)
+    assert want_rows  # the reference has rows for the tables
     bad = e2e.publish_hostile_log(s, events, handler.domain.data_domain_of)
 
     with e2e.running_job(s, mode) as alive, ns.running_sinks(s):
@@ -96,8 +99,16 @@ def test_hostile_log_projects_exactly_to_the_reference(space: Settings, mode: st
 
         e2e.wait_until(graph_equal, 120, "Neo4j equal to the reference", alive)
 
+        def tables_equal() -> tuple[bool, object]:
+            got = e2e.table_rows(s)
+            differ = sorted(k for k in want_rows if got.get(k) != want_rows[k])[:10]
+            return got == want_rows, f"{len(got)}/{len(want_rows)} rows; differing {differ}"
+
+        e2e.wait_until(tables_equal, 120, "PostgreSQL equal to the reference", alive)
+
     assert e2e.es_documents(s) == want_es  # and no later write regressed anything
-    for sink in ("elasticsearch", "neo4j"):
+    assert e2e.table_rows(s) == want_rows
+    for sink in SINKS:
         assert e2e.sink_topic_disorder(s, sink) == [], sink
     letters = dead_letters(s, len(bad))
     originals = {base64.b64decode(str(d["original"])) for d in letters}

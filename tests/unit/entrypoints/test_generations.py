@@ -20,6 +20,7 @@ def test_the_first_generation_is_the_deployment_and_the_next_ones_have_names_of_
     assert sink_topic("neo4j", g2.kafka_topic_prefix) == "shop-gen2.sink.neo4j"
     assert events_pattern(g2.events_prefix) == events_pattern("shop")
     assert (g2.es_alias_prefix, g2.neo4j_label_prefix) == ("gen2-", "Gen2_")
+    assert g2.postgres_table_prefix == "gen2_"
     g3 = generations.settings_of(s, 3)
     assert g3.kafka_topic_prefix == "shop-gen3" and g3.events_prefix == "shop"
     with pytest.raises(ValueError, match="count from 1"):

@@ -32,7 +32,7 @@ def test_no_replay_prefix_starts_another(a: str, b: str) -> None:
     base = Settings(home=Path("/tmp"))
     sa, sb = replay.settings_for(base, a), replay.settings_for(base, b)
     if a != b:
-        for field in ("es_alias_prefix", "neo4j_label_prefix"):
+        for field in ("es_alias_prefix", "neo4j_label_prefix", "postgres_table_prefix"):
             assert not getattr(sb, field).startswith(getattr(sa, field))
         assert not f"{sb.kafka_topic_prefix}.".startswith(f"{sa.kafka_topic_prefix}.")
     assert sa.kafka_topic_prefix != base.kafka_topic_prefix and sa.es_alias_prefix

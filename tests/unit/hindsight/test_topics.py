@@ -14,7 +14,11 @@ SINK_TOPICS = {topics.sink_topic(s) for s in topics.SINKS}
 def test_default_names() -> None:
     assert topics.topic_name("orders") == "hindsight.orders.events"
     assert topics.dlq_topic() == "hindsight.dlq"
-    assert {"hindsight.sink.elasticsearch", "hindsight.sink.neo4j"} == SINK_TOPICS
+    assert {
+        "hindsight.sink.elasticsearch",
+        "hindsight.sink.neo4j",
+        "hindsight.sink.postgres",
+    } == SINK_TOPICS
     assert topics.projection_job_name() == "hindsight-projections"
     assert topics.sink_instance("neo4j", "2") == "hindsight-sink-neo4j-2"
 

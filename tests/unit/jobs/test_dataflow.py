@@ -17,9 +17,8 @@ from typing import Any
 from commerce.read.projections import PROJECTIONS, STAGES
 from jobs.dataflow import (
     DEAD_FIELD,
-    ES_FIELD,
-    NEO4J_FIELD,
     NEXT_FIELD,
+    SINK_FIELD,
     FoldKeyedState,
     JobConfig,
     ValidateAndRoute,
@@ -102,10 +101,9 @@ def _run(
                 for routed in pending[i]:
                     ctx.current[0] = routed[0]  # the Java key selector: field 0
                     for out in fold.process_element(routed[1], None):
-                        for change in out[ES_FIELD]:
-                            keep(change)
-                        for change in out[NEO4J_FIELD]:
-                            keep(change)
+                        for field in SINK_FIELD.values():
+                            for change in out[field]:
+                                keep(change)
                         pairs = zip(out[NEXT_FIELD], out[NEXT_FIELD + 1], strict=True)
                         pending[i + 1].extend(pairs)
     return latest, dead

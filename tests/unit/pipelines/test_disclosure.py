@@ -24,7 +24,7 @@ GUARD = guard_for(default_contracts(), load_policies(), GRAPH_PATTERNS)
 
 def test_every_output_of_the_commerce_workload_passes() -> None:
     outputs = ReferenceProjector(PROJECTIONS, GUARD).feed(generated_history()).outputs()
-    assert {o.sink for o in outputs.values()} == {"elasticsearch", "neo4j"}
+    assert {o.sink for o in outputs.values()} == {"elasticsearch", "neo4j", "postgres"}
 
 
 def test_a_projection_that_maps_a_withheld_field_fails_loudly() -> None:

@@ -1,7 +1,7 @@
 """The fault cases `make test` runs (the whole suite is `make faults`): a TaskManager killed
 and each sink worker killed mid-flush, under live traffic through the service, must end with
-Elasticsearch and Neo4j equal to the reference projection of the event store, element by
-element, nothing lost on the log and nothing dead-lettered."""
+Elasticsearch, Neo4j and PostgreSQL equal to the reference projection of the event store,
+element by element, nothing lost on the log and nothing dead-lettered."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import pytest
 from entrypoints.faults.suite import Outcome, Traffic, run_suite
 from hindsight.settings import Settings
 
-CASES = ["taskmanager-killed", "sink-elasticsearch-killed", "sink-neo4j-killed"]
+CASES = [
+    "taskmanager-killed",
+    "sink-elasticsearch-killed",
+    "sink-neo4j-killed",
+    "sink-postgres-killed",
+]
 
 
 @pytest.fixture(scope="module")

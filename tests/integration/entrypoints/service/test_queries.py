@@ -13,15 +13,17 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from commerce.read.projections import PROJECTIONS
-from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS
+from commerce.read.read_models import GRAPH_PATTERNS, INDEX_SPECS, TABLE_SPECS
 from connectors.elasticsearch_sink import ElasticsearchSink
 from connectors.neo4j_sink import Neo4jSink
+from connectors.postgres_sink import PostgresSink
 from entrypoints import bootstrap
 from entrypoints.service.app import create_app
 from entrypoints.workload import run_direct
@@ -29,7 +31,7 @@ from hindsight.settings import Settings
 from pipelines import embedding
 from pipelines.reference import ReferenceProjector
 
-pytestmark = pytest.mark.servers("elasticsearch", "neo4j")
+pytestmark = pytest.mark.servers("elasticsearch", "neo4j", "postgres")
 
 
 @dataclass
@@ -37,6 +39,8 @@ class World:
     client: TestClient
     es: dict[str, list[dict[str, Any]]]  # alias -> documents, as the reference has them
     graph_orders: list[dict[str, Any]]  # the Neo4j order outputs' bodies
+    rows: dict[str, list[dict[str, Any]]]  # table -> rows, as the reference has them
+    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +51,7 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "home": tmp_path_factory.mktemp("queries"),
             "es_alias_prefix": f"q{tag}-",
             "neo4j_label_prefix": f"Q{tag}",
+            "postgres_table_prefix": f"q{tag}_",
         }
     )
     handler = bootstrap.command_handler(s)
@@ -62,21 +67,32 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         patterns=GRAPH_PATTERNS,
         label_prefix=s.neo4j_label_prefix,
     )
+    table_sink = PostgresSink(s.postgres_dsn, specs=TABLE_SPECS, schema=s.postgres_read_schema,
+                              table_prefix=s.postgres_table_prefix)  # fmt: skip
     es_sink.start()
     graph_sink.start()
+    table_sink.start()
     try:
         es_outputs = [o for o in outputs if o.sink == "elasticsearch"]
         graph_outputs = [o for o in outputs if o.sink == "neo4j"]
         assert not es_sink.write(es_outputs).rejected
         assert not graph_sink.write(graph_outputs).rejected
+        table_outputs = [o for o in outputs if o.sink == "postgres"]
+        assert not table_sink.write(table_outputs).rejected
+        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for o in table_outputs:
+            rows[o.target].append(TABLE_SPECS[o.target].to_row(o))
         for target in es_sink.specs:
             es_sink.client.indices.refresh(index=es_sink.alias(target))
         docs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for o in es_outputs:
             docs[o.target].append(o.body)
         with TestClient(create_app(handler, s)) as client:
-            yield World(client, dict(docs), [o.body for o in graph_outputs if o.target == "order"])
+            graph_orders = [o.body for o in graph_outputs if o.target == "order"]
+            yield World(client, dict(docs), graph_orders, dict(rows), s)
     finally:
+        table_sink.drop()
+        table_sink.close()
         es_sink.drop()
         es_sink.close()
         graph_sink.drop()
@@ -210,3 +226,48 @@ def test_an_unknown_search_mode_is_a_422_naming_it(world: World) -> None:
     r = world.client.get("/search/products", params={"q": "kettle", "mode": "vibes"})
     assert r.status_code == 422
     assert r.json()["field"] == "mode" and "semantic" in r.json()["reason"]
+
+
+def _walk(world: World, path: str, size: int, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a list, page after page through `next`."""
+    items, after = [], None
+    while True:
+        page = get(world, path, size=size, **params, **({"after": after} if after else {}))
+        assert len(page["items"]) <= size
+        items += page["items"]
+        after = page["next"]
+        if after is None:
+            return items
+
+
+def _newest_first(rows: list[dict[str, Any]]) -> list[str]:
+    key = lambda r: (datetime.fromisoformat(r["placed_at"]), r["order_id"])  # noqa: E731
+    return [r["order_id"] for r in sorted(rows, key=key, reverse=True)]
+
+
+def test_the_order_lists_page_through_exactly_the_reference_newest_first(world: World) -> None:
+    orders = world.rows["order_list"]
+    customer = Counter(o["customer_id"] for o in orders).most_common(1)[0][0]
+    mine = [o for o in orders if o["customer_id"] == customer]
+    assert len(mine) > 3  # more than one page of 3
+    got = _walk(world, "/orders", 3, customer_id=customer)
+    assert [o["order_id"] for o in got] == _newest_first(mine)
+    assert got[0]["total"] == next(o["total"] for o in mine if o["order_id"] == got[0]["order_id"])
+    status = Counter(o["status"] for o in orders).most_common(1)[0][0]
+    got = _walk(world, "/orders", 25, status=status)
+    assert [o["order_id"] for o in got] == _newest_first(
+        [o for o in orders if o["status"] == status]
+    )
+    assert [o["order_id"] for o in _walk(world, "/orders", 100)] == _newest_first(orders)
+
+
+def test_the_customer_list_pages_best_customers_first(world: World) -> None:
+    rows = world.rows["customer_summaries"]
+    got = _walk(world, "/customers", 7)
+    want = sorted(rows, key=lambda r: (r["lifetime_value"], r["customer_id"]), reverse=True)
+    assert [c["customer_id"] for c in got] == [c["customer_id"] for c in want]
+
+
+def test_a_cursor_not_handed_out_is_a_422_naming_after(world: World) -> None:
+    r = world.client.get("/orders", params={"after": "bm90IGEgY3Vyc29y"})
+    assert r.status_code == 422 and r.json()["field"] == "after"

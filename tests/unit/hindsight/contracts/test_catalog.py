@@ -19,7 +19,8 @@ def test_index_lists_products_owners_ports_schemas_and_pii() -> None:
     assert "hindsight.orders.events" in html and "hindsight.dlq" in html
     assert "index <code>products</code>" in html and "label <code>:Category</code>" in html
     assert "relationship <code>[:IN_CATEGORY]</code>" in html
-    assert '<td class="pii">pii &rarr; elasticsearch</td>' in html  # customer name
+    assert "table <code>order_list</code>" in html
+    assert '<td class="pii">pii &rarr; elasticsearch, postgres</td>' in html  # customer name
     assert '<td class="pii">pii &rarr; no read model</td>' in html  # email, street
     assert "no results yet" in html
 

@@ -69,6 +69,7 @@ def test_freshness_is_measured_by_the_probe_against_the_sla() -> None:
         "Order": "breach",
         "PLACED": NOT_MEASURED,
         "CONTAINS": NOT_MEASURED,
+        "order_list": NOT_MEASURED,
     }
     assert report.breaches == ["freshness Order: lag 7.0 s > 5 s"]
 
