@@ -2,11 +2,12 @@
 of every graph statement on the grown graph.
 
 The domain's generated traffic (`--events`, into a fresh store of its own) is projected by the
-reference projector; its final outputs are written through the real Elasticsearch and Neo4j
-sinks, on private indices and labels, in batches of `--batch`, as a replay writes them. Each
-batch is timed, so the first batches (a small read model) compare with the last (a grown one):
-`growth` is the rate of the last 20 % of rows over the rate of the first 20 % (the rows are
-shuffled once, seeded, so every batch holds the same mix of read models). Then every graph
+reference projector; its final outputs are written through the real sinks (Elasticsearch,
+Neo4j, PostgreSQL), on private indices, labels and tables, in batches of `--batch`, as a
+replay writes them. Each batch is timed, so the first batches (a small read model) compare
+with the last (a grown one): `growth` is the rate of the last 20 % of rows over the rate of
+the first 20 % (the rows are shuffled once, seeded, so every batch holds the same mix of read
+models). Then every graph
 statement is PROFILEd once more on a batch of newer versions of existing rows (what live
 traffic does to a grown graph): its db hits, rows, and any label scan or eager operator (the
 operators that make a statement slow down as the graph grows). Then the batch size: the
@@ -36,11 +37,11 @@ from rich.table import Table
 
 from benchmarks import fresh
 from connectors import clients
-from connectors.elasticsearch_sink import ElasticsearchSink
-from connectors.neo4j_sink import Neo4jSink
 from entrypoints import catchup, namespace
 from entrypoints.figures import write
+from entrypoints.sinks import build_sink
 from hindsight.settings import Settings, get_settings
+from hindsight.topics import SINKS
 from pipelines.model import Output
 from pipelines.read_models import GraphPattern, read_models
 
@@ -145,10 +146,11 @@ def profile(
 
 def batch_sizes(s: Settings, outputs: list[Output], sizes: list[int]) -> dict[str, Any]:
     """Rows/s of each sink writing all its rows at each batch size, into fresh read models."""
-    found: dict[str, Any] = {"elasticsearch": {}, "neo4j": {}}
+    found: dict[str, Any] = {name: {} for name in SINKS}
     for size in sizes:
         prefixes = {"es_alias_prefix": f"{s.es_alias_prefix}b{size}-",
-                    "neo4j_label_prefix": f"{s.neo4j_label_prefix}B{size}"}  # fmt: skip
+                    "neo4j_label_prefix": f"{s.neo4j_label_prefix}B{size}",
+                    "postgres_table_prefix": f"{s.postgres_table_prefix}b{size}_"}  # fmt: skip
         bs = s.model_copy(update=prefixes)
         for name, sink in sinks_of(bs):
             mine = [o for o in outputs if o.sink == name]
@@ -191,13 +193,7 @@ def eager_cost(
 
 
 def sinks_of(s: Settings) -> list[tuple[str, Any]]:
-    models = read_models(s.read_models)
-    es = ElasticsearchSink(s.elasticsearch_url, specs=models.index_specs,
-                           alias_prefix=s.es_alias_prefix)  # fmt: skip
-    auth = (s.neo4j_user, s.neo4j_password)
-    graph = Neo4jSink(s.neo4j_uri, auth, patterns=models.graph_patterns,
-                      label_prefix=s.neo4j_label_prefix)  # fmt: skip
-    return [("elasticsearch", es), ("neo4j", graph)]
+    return [(name, build_sink(name, s)) for name in SINKS]  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -211,10 +207,10 @@ def main() -> None:
     with console.status(f"projecting {args.events:,} generated events"):
         s, outputs = outputs_of(base, args.events)
     models = read_models(s.read_models)
-    (_, es), (_, graph) = sinks_of(s)
+    sinks = sinks_of(s)
     figures: dict[str, Any] = {}
     try:
-        for name, sink in (("elasticsearch", es), ("neo4j", graph)):
+        for name, sink in sinks:
             sink.start()
             mine = [o for o in outputs if o.sink == name]
             # one mix of targets in every batch: in the reference's order the first batches
@@ -230,15 +226,15 @@ def main() -> None:
         with console.status("the guarded upsert with and without its Eager"):
             figures["eager_cost"] = eager_cost(s)
     finally:
-        es.close()
-        graph.close()
+        for _, sink in sinks:
+            sink.close()
         namespace.wipe(s)
     table = Table(
         title=f"sinks as the read models grow ({args.events:,} events, batches of {args.batch})"
     )
     for col in ("sink", "rows", "first 20 % rows/s", "last 20 % rows/s", "last / first"):
         table.add_column(col, justify="left" if col == "sink" else "right")
-    for name in ("elasticsearch", "neo4j"):
+    for name in SINKS:
         f = figures[name]
         table.add_row(name, f"{f['rows']:,}", f"{f['first_rows_per_s']:,}",
                       f"{f['last_rows_per_s']:,}", f"{f['growth']:.2f}")  # fmt: skip

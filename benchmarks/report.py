@@ -14,6 +14,7 @@ from typing import Any
 
 from entrypoints.figures import read
 from hindsight.settings import get_settings
+from hindsight.topics import SINKS
 
 Row = tuple[str, str, str]  # what, figure, N
 Rows = Callable[[dict[str, Any], dict[str, Any]], Iterator[Row]]  # (results, n) -> rows
@@ -147,7 +148,7 @@ def pipeline_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
 
 
 def sinks_rows(r: dict[str, Any], n: dict[str, Any]) -> Iterator[Row]:
-    for sink in ("elasticsearch", "neo4j"):
+    for sink in (name for name in SINKS if name in r):  # a run before a sink existed lacks it
         f = r[sink]
         yield (f"{sink} sink from empty: rows/s of the first / last 20 % of rows",
                f"{f['first_rows_per_s']:,} / {f['last_rows_per_s']:,} ({f['growth']}x)",

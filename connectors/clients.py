@@ -14,6 +14,7 @@ service's start) would otherwise pay whether it reads a read model or not.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -82,18 +83,20 @@ def postgres_for(settings: Settings, **kwargs: Any) -> psycopg.Connection:
     return postgres(settings.postgres_dsn, **kwargs)
 
 
-_readers: dict[str, psycopg.Connection] = {}
+_readers: dict[tuple[str, int], psycopg.Connection] = {}
 _readers_lock = threading.Lock()
 
 
 def postgres_reader(dsn: str) -> psycopg.Connection:
     """The process's one autocommit connection for reads (queries, positions, the pointer),
     made again once it broke: a read must not pay for a connection (~5 ms here) every time.
-    psycopg serialises the statements of threads sharing it."""
+    psycopg serialises the statements of threads sharing it. Per process: a forked child
+    must not talk on its parent's socket (the server would see one session, two clients)."""
+    key = (dsn, os.getpid())
     with _readers_lock:
-        conn = _readers.get(dsn)
+        conn = _readers.get(key)
         if conn is None or conn.closed or conn.broken:
-            conn = _readers[dsn] = postgres(dsn, autocommit=True)
+            conn = _readers[key] = postgres(dsn, autocommit=True)
         return conn
 
 

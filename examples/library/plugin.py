@@ -18,7 +18,7 @@ from examples.library.projection import BOOKS, BOOKS_INDEX
 from hindsight.contracts.ports import Port
 from hindsight.topics import topic_name
 from pipelines.model import Projection
-from pipelines.read_models import GraphPattern, IndexSpec
+from pipelines.read_models import GraphPattern, IndexSpec, TableSpec
 from pipelines.runtime import stages_of
 
 PROJECTIONS: list[Projection] = [*commerce_projections.PROJECTIONS, BOOKS]
@@ -26,6 +26,7 @@ STAGES: list[list[Projection]] = stages_of(PROJECTIONS, commerce_projections.FEE
 
 INDEX_SPECS: dict[str, IndexSpec] = {**commerce.INDEX_SPECS, BOOKS_INDEX.alias: BOOKS_INDEX}
 GRAPH_PATTERNS: dict[str, GraphPattern] = dict(commerce.GRAPH_PATTERNS)
+TABLE_SPECS: dict[str, TableSpec] = dict(commerce.TABLE_SPECS)
 
 PORTS: frozenset[Port] = commerce.PORTS | {
     Port("kafka", topic_name(DOMAIN)),

@@ -63,7 +63,7 @@ def _post(client: TestClient, command: str, body: dict[str, Any]) -> int:
     return position
 
 
-def test_a_query_with_the_commands_position_sees_the_change_in_both_stores(
+def test_a_query_with_the_commands_position_sees_the_change_in_every_store(
     live: Settings,
 ) -> None:
     s = live
@@ -95,10 +95,13 @@ def test_a_query_with_the_commands_position_sees_the_change_in_both_stores(
             orders = client.get(f"/graph/customers/{customer}/orders", params={"min_position": at})
             assert orders.status_code == 200, orders.text
             assert order in {o["order_id"] for o in orders.json()}, n
+            listed = client.get("/orders", params={"customer_id": customer, "min_position": at})
+            assert listed.status_code == 200, listed.text
+            assert listed.json()["items"][0]["order_id"] == order, n  # newest first
         status = client.get("/read-models", params={"min_position": at}).json()
         assert status["log_position"] >= at
         by_store = {r["store"]: r for r in status["read_models"]}
-        assert set(by_store) == {"elasticsearch", "neo4j"}
+        assert set(by_store) == {"elasticsearch", "neo4j", "postgres"}
         assert all(r["position"] >= at for r in by_store.values())
         assert all(r["lag_events"] == status["log_position"] - r["position"]
                    for r in by_store.values())  # fmt: skip
