@@ -9,9 +9,7 @@ how many rows passed the guard, the rest are reported as stale.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
@@ -23,7 +21,7 @@ from connectors.sink_worker import (
     InvalidOutput,
     SinkError,
     WriteResult,
-    latest_per_key,
+    rows_by_target,
     sink_backoff,
 )
 from hindsight.retry import RetryPolicy
@@ -138,15 +136,8 @@ class Neo4jSink:
         """All patterns of the batch in one transaction, in a fixed order (fewer deadlocks
         between workers that share Product and Customer nodes)."""
         result = WriteResult()
-        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for o in latest_per_key(outputs):
-            pattern = self.patterns.get(o.target)
-            if pattern is None:
-                raise InvalidOutput(f"unknown graph pattern {o.target!r}")
-            try:
-                rows[o.target].append(pattern.to_row(o))
-            except InvalidRow as err:
-                result.rejected.append((o, str(err)))
+        to_row = {t: p.to_row for t, p in self.patterns.items()}
+        rows = rows_by_target(outputs, to_row, "graph pattern", result)
         if not rows:
             return result
         total = sum(len(r) for r in rows.values())

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,7 +32,7 @@ from connectors.sink_worker import (
     InvalidOutput,
     SinkError,
     WriteResult,
-    latest_per_key,
+    rows_by_target,
     sink_backoff,
 )
 from hindsight.retry import RetryPolicy
@@ -261,15 +260,8 @@ class PostgresSink:
         """Every table of the batch in one transaction, in a fixed order (fewer deadlocks
         between workers)."""
         result = WriteResult()
-        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for o in latest_per_key(outputs):
-            spec = self.specs.get(o.target)
-            if spec is None:
-                raise InvalidOutput(f"unknown table {o.target!r}")
-            try:
-                rows[o.target].append(spec.to_row(o))
-            except InvalidRow as err:
-                result.rejected.append((o, str(err)))
+        to_row = {t: s.to_row for t, s in self.specs.items()}
+        rows = rows_by_target(outputs, to_row, "table", result)
         if not rows:
             return result
         total = sum(len(r) for r in rows.values())

@@ -21,7 +21,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -45,6 +45,7 @@ from hindsight import topics
 from hindsight.contracts import dead_letter
 from hindsight.retry import RetryPolicy, with_backoff
 from pipelines.model import Output
+from pipelines.read_models import InvalidRow
 
 log = logging.getLogger("hindsight.sink")
 
@@ -128,6 +129,27 @@ def latest_per_key(outputs: Iterable[Output]) -> list[Output]:
 
 # a sink's own budget per write: past it the worker pauses and keeps retrying the batch
 SINK_RETRY = RetryPolicy(budget_s=30.0)
+
+
+def rows_by_target(
+    outputs: Iterable[Output],
+    to_row: Mapping[str, Callable[[Output], dict[str, Any]]],
+    kind: str,
+    result: WriteResult,
+) -> dict[str, list[dict[str, Any]]]:
+    """The newest version of each output as a row of its target (a graph pattern, a table),
+    grouped by target for one statement each. A body that cannot become a row is rejected
+    into `result` (the worker dead-letters it); an unknown target raises (validate first)."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for o in latest_per_key(outputs):
+        convert = to_row.get(o.target)
+        if convert is None:
+            raise InvalidOutput(f"unknown {kind} {o.target!r}")
+        try:
+            rows.setdefault(o.target, []).append(convert(o))
+        except InvalidRow as err:
+            result.rejected.append((o, str(err)))
+    return rows
 
 
 def sink_backoff(
@@ -229,6 +251,7 @@ class SinkWorker:
         self.config = config
         self.stats = SinkStats()
         self._stop = threading.Event()
+        self.signalled = False  # stopped by SIGTERM/SIGINT: the process is to end, not go on
         self._batch: list[Message] = []
         self._batch_started = 0.0
         self._consumer: Consumer | None = None
@@ -530,6 +553,7 @@ class SinkWorker:
 
         def handler(signum: int, frame: FrameType | None) -> None:
             log.info("sink %s: signal %d, flushing and stopping", self.sink.name, signum)
+            self.signalled = True
             self.stop()
 
         previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}

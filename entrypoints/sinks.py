@@ -135,7 +135,8 @@ def run_sink(
         finally:
             done.set()
             watcher.join()
-        if not moved.is_set():
+        # a signal that came while it was following a switch ends the process all the same
+        if not moved.is_set() or worker.signalled:
             return stats
 
 
