@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch, NotFoundError
@@ -71,6 +72,7 @@ from benchmarks.ceilings import load_ceilings
 from benchmarks.pipeline_chart import draw
 from benchmarks.taskmanager_memory import TaskManagerMemory
 from commerce.read.projections import PROJECTIONS
+from connectors import clients
 from connectors.kafka_topics import ensure_topics, job_output_topics
 from connectors.sink_worker import SinkWorker, WorkerConfig
 from entrypoints import bootstrap
@@ -221,14 +223,16 @@ class Expected:
     es: dict[str, tuple[int, int]]
     neo4j: dict[str, tuple[int, int]]
     outputs: int
+    postgres: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def expected_of(outputs: dict[tuple[str, str, str], Output]) -> Expected:
     es: dict[str, list[int]] = {}
     neo: dict[str, list[int]] = {}
+    pg: dict[str, list[int]] = {}
     for o in outputs.values():
-        bucket = es if o.sink == "elasticsearch" else neo
-        key = o.target if o.sink == "elasticsearch" else LABELS[o.target]
+        bucket = {"elasticsearch": es, "neo4j": neo, "postgres": pg}[o.sink]
+        key = LABELS[o.target] if o.sink == "neo4j" else o.target
         acc = bucket.setdefault(key, [0, 0])
         acc[0] += 1
         acc[1] += o.version
@@ -236,6 +240,7 @@ def expected_of(outputs: dict[tuple[str, str, str], Output]) -> Expected:
         es={k: (c, v) for k, (c, v) in es.items()},
         neo4j={k: (c, v) for k, (c, v) in neo.items()},
         outputs=len(outputs),
+        postgres={k: (c, v) for k, (c, v) in pg.items()},
     )
 
 
@@ -266,6 +271,21 @@ def neo4j_state(driver: Driver, s: Settings, labels: list[str]) -> dict[str, tup
             "RETURN count(n) AS c, coalesce(sum(n.version), 0) AS v"
         )
         out[label] = (int(records[0]["c"]), int(records[0]["v"]))
+    return out
+
+
+def postgres_state(s: Settings, tables: list[str]) -> dict[str, tuple[int, int]]:
+    conn = clients.postgres_reader(s.postgres_dsn)
+    out: dict[str, tuple[int, int]] = {}
+    for table in tables:
+        name = f'"{s.postgres_read_schema}"."{s.postgres_table_prefix}{table}"'
+        try:
+            c, v = conn.execute(
+                f"SELECT count(*), coalesce(sum(version), 0) FROM {name}"
+            ).fetchone()
+        except psycopg.errors.UndefinedTable:
+            c, v = 0, 0
+        out[table] = (int(c), int(v))
     return out
 
 
@@ -505,7 +525,7 @@ def wait_complete(
     done: dict[str, float] = {}
     last: dict[str, Any] = {}
     with GraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password)) as driver:
-        while len(done) < 2:
+        while len(done) < len(SINKS):
             if time.monotonic() - t0 > timeout_s:
                 raise TimeoutError(f"read models not complete in {timeout_s:.0f} s: {last}")
             alive()
@@ -521,6 +541,11 @@ def wait_complete(
                 last["neo4j"] = got
                 if got == want.neo4j:
                     done["neo4j"] = time.monotonic() - t0
+            if "postgres" not in done:
+                got = postgres_state(s, sorted(want.postgres))
+                last["postgres"] = got
+                if got == want.postgres:
+                    done["postgres"] = time.monotonic() - t0
             time.sleep(0.25)
     es.close()
     return done
