@@ -871,7 +871,8 @@ def latency(
             projector.feed(e.to_dict() for e in envelopes)
             want: dict[str, dict[tuple[str, str], int]] = {"elasticsearch": {}, "neo4j": {}}
             for o in projector.changed:
-                want[o.sink][(o.target, o.id)] = o.version
+                if o.sink in want:  # the probe reads Elasticsearch and Neo4j (not the tables)
+                    want[o.sink][(o.target, o.id)] = o.version
             if want["elasticsearch"] or want["neo4j"]:
                 poller.add(Pending(appended, want))
         issuing_s = time.monotonic() - started
