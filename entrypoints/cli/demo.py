@@ -188,4 +188,7 @@ def where_to_look(s: Settings) -> None:
         f"Command service    {s.service_url}/docs  (search: {s.service_url}"
         "/search/products?q=kettle, by meaning: &mode=semantic or hybrid)"
     )
+    console.print(
+        f"Lists (PostgreSQL) {s.service_url}/orders?status=delivered  (keyset pages: &after=next)"
+    )
     console.print("Stop everything:   make down")

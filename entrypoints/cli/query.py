@@ -183,7 +183,9 @@ def orders(
         console.print(f"[bold red]error:[/] --after: {err}")
         raise typer.Exit(2) from None
     which = " ".join(x for x in (status, f"of {customer}" if customer else None) if x)
-    cols = ["order_id", "customer_id", "status", "total", "line_count", "placed_at"]
+    cols = ["order_id", "status", "total", "line_count", "placed_at"]
+    if customer is None:  # one customer's list names them in its title
+        cols.insert(1, "customer_id")
     console.print(_table(f"orders {which}".strip() + ", newest first", page["items"], cols))
     if page["next"]:
         console.print(f"next page: --after {page['next']}")
