@@ -32,15 +32,11 @@ def main() -> None:
     console = Console()
     queries = labelled_set()
     results: dict[str, dict[str, object]] = {}
-    with console.status(f"a catalogue of {args.products:,} products, projected and indexed"):
-        index = catalogue(settings, args.products)
-        es, prefix, docs = index.__enter__()
-    try:
+    console.print(f"a catalogue of {args.products:,} products, projected and indexed")
+    with catalogue(settings, args.products) as (es, prefix, docs):
         for mode in MODES:
             with console.status(f"{len(queries)} queries x {args.repeats} in {mode} mode"):
                 results[mode] = evaluate(es, prefix, docs, queries, mode, args.repeats)
-    finally:
-        index.__exit__(None, None, None)
     table = Table(title=f"{len(queries)} paraphrased queries over {len(docs):,} products")
     for col in ("mode", "recall@5", "nDCG@5", "p50 ms", "p99 ms", "queries missed"):
         table.add_column(col, justify="left" if col == "mode" else "right")

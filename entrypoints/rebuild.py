@@ -380,12 +380,7 @@ def digests(
             for o in expected.values()
             if o.sink == "elasticsearch" and o.target == alias and o.id not in skip
         }
-        out[f"index {alias}"] = {
-            "count": len(mine),
-            "sha256": _hash(mine),
-            "reference_count": len(want),
-            "reference_sha256": _hash(want),
-        }
+        out[f"index {alias}"] = _against(mine, want)
     graph = parity.graph_snapshot(gs, models.graph_patterns, gs.neo4j_label_prefix).without(skip)
     labels = sorted({label for label, _ in graph.nodes})
     for label in labels:
@@ -396,13 +391,14 @@ def digests(
     for target, spec in models.table_specs.items():
         mine = {k[1]: v for k, v in rows.items() if k[0] == target and k[1] not in skip}
         want = {k[1]: v for k, v in want_rows.items() if k[0] == target}
-        out[f"table {spec.name}"] = {
-            "count": len(mine),
-            "sha256": _hash(mine),
-            "reference_count": len(want),
-            "reference_sha256": _hash(want),
-        }
+        out[f"table {spec.name}"] = _against(mine, want)
     return out
+
+
+def _against(mine: Mapping[str, Any], want: Mapping[str, Any]) -> dict[str, Any]:
+    """Count and hash of a store's elements beside the reference's."""
+    return {"count": len(mine), "sha256": _hash(mine),
+            "reference_count": len(want), "reference_sha256": _hash(want)}  # fmt: skip
 
 
 def _hash(elements: Mapping[str, Any]) -> str:
